@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# Build (offline, via the Go module proxy only) the Go binaries needed to run
+# Kubernetes RELEASE under kind.   Usage: hack/build-go.sh RELEASE   (e.g. 1.28)
+# Idempotent: every step whose output exists is skipped.  Outputs are built under
+# a temp name and moved into place only on success.  Result manifest:
+#   $CACHE/releases/<RELEASE>-go.json   (written incrementally)
+# Whole body is in functions; the last line calls main, so editing this file while
+# it runs is safe.
+
+HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "$HACK_DIR/lib.sh"
+
+# ----------------------------------------------------------------------------
+# Version table.  Add a release by adding a case.
+#   K8S_VERSION      kubernetes tag (k8s.io/kubernetes module version)
+#   STAGING_VERSION  published version of the k8s.io/* staging modules
+#   GO_TOOLCHAIN     GOTOOLCHAIN used for k8s + tools (k8s' own .go-version line)
+#   KIND_VERSION     kind CLI
+#   CRICTL_VERSION   sigs.k8s.io/cri-tools
+#   CONTAINERD_VERSION / RUNC_VERSION  only built where set; "auto" = the version
+#                    kind's images/base/Dockerfile uses (kind v0.32.0: v2.3.1 / v1.4.2)
+# etcd / coredns / pause versions are taken from `kubeadm config images list`.
+# local-path-provisioner / kindnetd versions are taken from the kind module.
+# ----------------------------------------------------------------------------
+release_vars() {
+  CONTAINERD_VERSION="" RUNC_VERSION=""
+  case "$1" in
+    1.28)
+      K8S_VERSION=v1.28.15 STAGING_VERSION=v0.28.15 GO_TOOLCHAIN=go1.22.12
+      KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.28.0 ;;
+    1.36)
+      # v1.36.6 is not served by the module proxy here (403); v1.36.5 is.
+      K8S_VERSION=v1.36.5 STAGING_VERSION=v0.36.5 GO_TOOLCHAIN=local
+      KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.36.0
+      CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
+    *) die "unknown release '$1' (known: 1.28 1.36)" ;;
+  esac
+  RELEASE="$1"
+  CACHE="$KC_CACHE"
+  MANIFEST="$CACHE/releases/$RELEASE-go.json"
+  K8S_BIN="$CACHE/k8s/$K8S_VERSION/bin"
+  WORK="$CACHE/work"
+  export GOTOOLCHAIN="$GO_TOOLCHAIN" CGO_ENABLED=0 GOOS=linux GOARCH=amd64
+  export GOFLAGS="-buildvcs=false -mod=mod"
+  # module proxy only: never fall back to fetching from VCS hosts directly
+  GOPROXY="${GOPROXY:-https://proxy.golang.org}"; GOPROXY="${GOPROXY//,direct/}"; GOPROXY="${GOPROXY//|direct/}"
+  [[ "$GOPROXY" == direct || -z "$GOPROXY" ]] && GOPROXY=https://proxy.golang.org
+  export GOPROXY
+  mkdir -p "$CACHE/releases" "$CACHE/tools" "$CACHE/bin" "$WORK"
+}
+
+mset() { json_set "$MANIFEST" "$@"; }
+
+# pick_toolchain GOMODFILE: $GO_TOOLCHAIN unless the module's `go` line needs newer,
+# then "local" (the installed, newest Go).
+pick_toolchain() {
+  local need have
+  need="$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$1" | head -1)"
+  have="${GO_TOOLCHAIN#go}"
+  if [[ "$GO_TOOLCHAIN" == local || -z "$need" ]]; then echo "$GO_TOOLCHAIN"; return; fi
+  if [[ "$(printf '%s\n%s\n' "$need" "$have" | sort -V | tail -1)" == "$have" ]]; then
+    echo "$GO_TOOLCHAIN"
+  else
+    echo local
+  fi
+}
+
+# modavail MOD@VER: true if the module proxy serves it; else the go error in $MODERR
+modavail() {
+  MODERR="$(cd "$WORK" && GOFLAGS=-mod=mod go mod download -json "$1" 2>&1 | jq -r '.Error // empty' 2>&1)" || true
+  [[ -z "$MODERR" ]]
+}
+jstr() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
+
+# go mod download -json MOD@VER and print the field FIELD (Dir, GoMod, Info...)
+moddl() {
+  local modver="$1" field="$2" out
+  out="$(cd "$WORK" && GOFLAGS=-mod=mod go mod download -json "$modver")" || { echo "$out" >&2; return 1; }
+  jq -er ".$field" <<<"$out"
+}
+
+# generic wrapper module: $WORK/wrap-NAME with go.mod requiring MODULE VERSION
+make_wrapper() {
+  local name="$1" module="$2" version="$3" dir="$WORK/wrap-$1"
+  mkdir -p "$dir"
+  if ! grep -q "^require $module $version\$" "$dir/go.mod" 2>/dev/null; then
+    printf 'module kconformance.local/wrap/%s\n\ngo 1.20\n\nrequire %s %s\n' \
+      "${name//[^A-Za-z0-9._-]/_}" "$module" "$version" >"$dir/go.mod"
+    rm -f "$dir/go.sum"
+  fi
+  echo "$dir"
+}
+
+# build_in DIR OUTDIR LDFLAGS PKG...   (go build -o OUTDIR/ inside module DIR)
+build_in() {
+  local dir="$1" out="$2" ldflags="$3"; shift 3
+  cd "$dir"
+  go version
+  go build -trimpath -ldflags "$ldflags" -o "$out/" "$@"
+}
+
+# -------------------------------------------------------------------------- k8s
+k8s_wrapper() {
+  local dir="$HACK_DIR/go/k8s-$RELEASE" kgomod
+  if [[ ! -s "$dir/go.mod" ]]; then
+    kgomod="$(moddl "k8s.io/kubernetes@$K8S_VERSION" GoMod)"
+    mkdir -p "$dir"
+    {
+      echo "// Wrapper module: builds k8s.io/kubernetes $K8S_VERSION from the module proxy."
+      echo "// kubernetes' go.mod replaces the k8s.io/* staging modules with ./staging;"
+      echo "// here they are replaced with their published $STAGING_VERSION versions."
+      echo "module kconformance.local/k8s-$RELEASE"
+      echo
+      echo "go 1.20"
+      echo
+      echo "require k8s.io/kubernetes $K8S_VERSION"
+      echo
+      echo "replace ("
+      sed -n 's#^\s*\(k8s\.io/[a-z0-9-]*\) => \./staging/.*#\t\1 => \1 '"$STAGING_VERSION"'#p' "$kgomod"
+      echo ")"
+    } >"$dir/go.mod.tmp"
+    mv "$dir/go.mod.tmp" "$dir/go.mod"
+  fi
+  echo "$dir"
+}
+
+k8s_ldflags() {
+  local info commit date major minor ld="" key val p
+  info="$(moddl "k8s.io/kubernetes@$K8S_VERSION" Info)"
+  commit="$(jq -r '.Origin.Hash // empty' "$info")"
+  date="$(jq -r '.Time' "$info")"
+  major="${K8S_VERSION#v}"; major="${major%%.*}"
+  minor="${K8S_VERSION#v*.}"; minor="${minor%%.*}"
+  for kv in "gitVersion=$K8S_VERSION" "gitMajor=$major" "gitMinor=$minor" \
+            "gitTreeState=clean" "buildDate=$date" "gitCommit=$commit"; do
+    for p in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+      ld+=" -X $p.$kv"
+    done
+  done
+  echo "-s -w$ld"
+}
+
+K8S_CMDS=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
+
+verify_k8s() {
+  local bin="$1" v
+  v="$("$bin/kubeadm" version -o short)"; echo "kubeadm: $v"; [[ "$v" == "$K8S_VERSION" ]]
+  "$bin/kubectl" version --client | tee /dev/stderr | grep -q "$K8S_VERSION"
+  for c in "${K8S_CMDS[@]}"; do
+    file "$bin/$c" | tee /dev/stderr | grep -q 'statically linked'
+  done
+  "$bin/kubelet" --version; "$bin/kube-apiserver" --version
+}
+
+build_k8s() {
+  local wrapper ldflags pkgs=() c tmp
+  wrapper="$(k8s_wrapper)"
+  for c in "${K8S_CMDS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  if have_output "$K8S_BIN/kubeadm" "$K8S_BIN/kubelet" "$K8S_BIN/kube-proxy" "$K8S_BIN/kubectl" \
+     "$K8S_BIN/kube-apiserver" "$K8S_BIN/kube-controller-manager" "$K8S_BIN/kube-scheduler"; then
+    skip_step "k8s-$K8S_VERSION-build" "$K8S_BIN"
+  else
+    step "k8s-$K8S_VERSION-deps" -- bash -c 'cd "$1" && shift && go version && go list -tags selinux,notest -deps "$@" >/dev/null' _ "$wrapper" "${pkgs[@]}"
+    ldflags="$(k8s_ldflags)"
+    tmp="$(tmp_for "$K8S_BIN")"; mkdir -p "$tmp"
+    step "k8s-$K8S_VERSION-build" -- build_in "$wrapper" "$tmp" "$ldflags" -tags selinux,notest "${pkgs[@]}"
+    step "k8s-$K8S_VERSION-verify" -- verify_k8s "$tmp"
+    commit_output "$tmp" "$K8S_BIN"
+  fi
+  mset kubernetes_version "$(jstr "$K8S_VERSION")"
+  mset k8s_bin "$(jstr "$K8S_BIN")"
+  mset go_toolchain "$(jstr "$GO_TOOLCHAIN")"
+}
+
+build_agnhost() {
+  local wrapper kdir ver dest tmp
+  wrapper="$(k8s_wrapper)"
+  kdir="$(moddl "k8s.io/kubernetes@$K8S_VERSION" Dir)"
+  ver="$(tr -d '[:space:]' <"$kdir/test/images/agnhost/VERSION")"
+  dest="$K8S_BIN/agnhost"
+  if have_output "$dest"; then
+    skip_step "agnhost-$ver" "$dest"
+  else
+    tmp="$(tmp_for "$dest")"; mkdir -p "$tmp"
+    step "agnhost-$ver" -- build_in "$wrapper" "$tmp" "-s -w" k8s.io/kubernetes/test/images/agnhost
+    commit_output "$tmp/agnhost" "$dest"; rmdir "$tmp"
+  fi
+  mset agnhost "{\"version\": $(jstr "$ver"), \"path\": $(jstr "$dest")}"
+}
+
+# ------------------------------------------------------------ kubeadm images
+# sets ETCD_TAG (3.5.x-0) COREDNS_TAG (v1.x.y) PAUSE_TAG (3.x)
+kubeadm_images() {
+  local list
+  list="$("$K8S_BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION" 2>/dev/null)" \
+    || die "kubeadm config images list failed"
+  ETCD_TAG="$(sed -n 's#.*/etcd:##p' <<<"$list")"
+  COREDNS_TAG="$(sed -n 's#.*/coredns:##p' <<<"$list")"
+  PAUSE_TAG="$(sed -n 's#.*/pause:##p' <<<"$list")"
+  [[ -n "$ETCD_TAG" && -n "$COREDNS_TAG" && -n "$PAUSE_TAG" ]] || die "cannot parse kubeadm image list: $list"
+}
+
+build_etcd() {
+  local v="${ETCD_TAG%-*}" dir="$CACHE/tools/etcd-$ETCD_TAG" wrapper tmp ld commit
+  if have_output "$dir/etcd" "$dir/etcdctl"; then
+    skip_step "etcd-$ETCD_TAG" "$dir"
+  else
+    wrapper="$(make_wrapper "etcd-$v" go.etcd.io/etcd/server/v3 "v$v")"
+    grep -q etcdctl "$wrapper/go.mod" || echo "require go.etcd.io/etcd/etcdctl/v3 v$v" >>"$wrapper/go.mod"
+    commit="$(jq -r '.Origin.Hash // empty' "$(moddl "go.etcd.io/etcd/server/v3@v$v" Info)" | cut -c1-9)"
+    tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
+    ld="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${commit:-v$v}"
+    # both main packages are named "v3": build them one by one
+    step "etcd-$ETCD_TAG" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "$2" -o "$3/etcd" go.etcd.io/etcd/server/v3 && go build -trimpath -ldflags "$2" -o "$3/etcdctl" go.etcd.io/etcd/etcdctl/v3 && "$3/etcd" --version && "$3/etcdctl" version' _ "$wrapper" "$ld" "$tmp"
+    commit_output "$tmp" "$dir"
+  fi
+  mset etcd "{\"version\": $(jstr "$ETCD_TAG"), \"dir\": $(jstr "$dir"), \"etcd\": $(jstr "$dir/etcd"), \"etcdctl\": $(jstr "$dir/etcdctl")}"
+}
+
+build_coredns() {
+  local dir="$CACHE/tools/coredns-$COREDNS_TAG" wrapper tmp
+  if have_output "$dir/coredns"; then
+    skip_step "coredns-$COREDNS_TAG" "$dir"
+  else
+    wrapper="$(make_wrapper "coredns-$COREDNS_TAG" github.com/coredns/coredns "$COREDNS_TAG")"
+    tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
+    step "coredns-$COREDNS_TAG" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "-s -w" -o "$2/coredns" github.com/coredns/coredns && "$2/coredns" -version' _ "$wrapper" "$tmp"
+    commit_output "$tmp" "$dir"
+  fi
+  mset coredns "{\"version\": $(jstr "$COREDNS_TAG"), \"dir\": $(jstr "$dir"), \"coredns\": $(jstr "$dir/coredns")}"
+}
+
+build_pause() {
+  local dir="$CACHE/tools/pause-$PAUSE_TAG" tmp
+  if have_output "$dir/pause"; then
+    skip_step "pause-$PAUSE_TAG" "$dir"
+  else
+    tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
+    step "pause-$PAUSE_TAG" -- bash -c 'gcc -Os -Wall -static -s -DVERSION="$1" -o "$2/pause" "$3" && "$2/pause" -v' _ \
+      "v$PAUSE_TAG-kconformance" "$tmp" "$HACK_DIR/pause.c"
+    commit_output "$tmp" "$dir"
+  fi
+  mset pause "{\"version\": $(jstr "$PAUSE_TAG"), \"dir\": $(jstr "$dir"), \"pause\": $(jstr "$dir/pause")}"
+}
+
+# ----------------------------------------------------------------------- kind
+build_kind() {
+  local dest="$CACHE/bin/kind-$KIND_VERSION" tmp moddir
+  if have_output "$dest"; then
+    skip_step "kind-$KIND_VERSION" "$dest"
+  else
+    tmp="$(tmp_for "$dest")"; mkdir -p "$tmp"
+    step "kind-$KIND_VERSION" -- bash -c 'GOBIN="$1" GOFLAGS=-buildvcs=false go install -trimpath -ldflags "-s -w" "$2" && "$1/kind" version' _ "$tmp" "sigs.k8s.io/kind@$KIND_VERSION"
+    commit_output "$tmp/kind" "$dest"; rmdir "$tmp"
+  fi
+  moddir="$(moddl "sigs.k8s.io/kind@$KIND_VERSION" Dir)"
+  KIND_MODDIR="$moddir"
+  mset kind "$(jstr "$dest")"
+  mset kind_version "$(jstr "$KIND_VERSION")"
+  mset kind_module_dir "$(jstr "$moddir")"
+}
+
+# crictl: sigs.k8s.io/cri-tools if the proxy serves it; otherwise hack/go/crictl-mini,
+# a small CRI client implementing the crictl subset kubeadm + kind use.
+build_crictl() {
+  local dir="$CACHE/tools/crictl-$CRICTL_VERSION" wrapper tmp impl reason=""
+  impl="$(cat "$dir/IMPL" 2>/dev/null || true)"
+  if have_output "$dir/crictl"; then
+    skip_step "crictl-$CRICTL_VERSION" "$dir"
+  else
+    tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
+    if modavail "sigs.k8s.io/cri-tools@$CRICTL_VERSION"; then
+      impl="sigs.k8s.io/cri-tools@$CRICTL_VERSION"
+      wrapper="$(make_wrapper "crictl-$CRICTL_VERSION" sigs.k8s.io/cri-tools "$CRICTL_VERSION")"
+      step "crictl-$CRICTL_VERSION" -- build_in "$wrapper" "$tmp" \
+        "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
+    else
+      reason="sigs.k8s.io/cri-tools@$CRICTL_VERSION not on module proxy: $MODERR"
+      log "$reason -> building hack/go/crictl-mini"
+      impl="kconformance crictl-mini (hack/go/crictl-mini)"
+      step "crictl-mini-$CRICTL_VERSION" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "-s -w -X main.Version=$2-kconformance-mini" -o "$3/crictl" . && "$3/crictl" --version' _ \
+        "$HACK_DIR/go/crictl-mini" "$CRICTL_VERSION" "$tmp"
+    fi
+    printf '%s\n' "$impl" >"$tmp/IMPL"
+    [[ -z "$reason" ]] || printf '%s\n' "$reason" >"$tmp/REASON"
+    commit_output "$tmp" "$dir"
+  fi
+  mset crictl "$(jstr "$dir/crictl")"
+  mset crictl_version "$(jstr "$CRICTL_VERSION")"
+  mset crictl_impl "$(jstr "$impl")"
+  mset crictl_note "$(jstr "$(cat "$dir/REASON" 2>/dev/null || true)")"
+}
+
+# local-path-provisioner version kind builds its image from (images/local-path-provisioner/Makefile)
+lpp_version() {
+  sed -n 's/^VERSION *?*= *\(v[0-9.]*\).*/\1/p' "$KIND_MODDIR/images/local-path-provisioner/Makefile" 2>/dev/null | head -1
+}
+
+# Builds the version kind references; if the proxy does not serve it, the newest one it does
+# (recorded with the reason).
+build_lpp() {
+  local want v dir wrapper tmp tc note="" latest
+  want="$(lpp_version)"
+  [[ -n "$want" ]] || { mset local_path_provisioner null; mset local_path_provisioner_reason "$(jstr "version not found in $KIND_MODDIR")"; return 0; }
+  v="$want"
+  if ! have_output "$CACHE/tools/local-path-provisioner-$want/local-path-provisioner" && ! modavail "github.com/rancher/local-path-provisioner@$want"; then
+    note="kind $KIND_VERSION references $want, not on module proxy: $MODERR"
+    latest="$(cd "$WORK" && go list -m -json github.com/rancher/local-path-provisioner@latest 2>/dev/null | jq -r '.Version // empty')" || true
+    if [[ -z "$latest" ]]; then
+      mset local_path_provisioner null; mset local_path_provisioner_reason "$(jstr "$note; no other version available")"; return 0
+    fi
+    v="$latest"; note="$note; built $latest instead"
+  fi
+  dir="$CACHE/tools/local-path-provisioner-$v"
+  if have_output "$dir/local-path-provisioner"; then
+    skip_step "local-path-provisioner-$v" "$dir"
+    note="$(cat "$dir/NOTE" 2>/dev/null || true)"
+  else
+    wrapper="$(make_wrapper "lpp-$v" github.com/rancher/local-path-provisioner "$v")"
+    tc="$(pick_toolchain "$(moddl "github.com/rancher/local-path-provisioner@$v" GoMod)")"
+    tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
+    ( export GOTOOLCHAIN="$tc"; step "local-path-provisioner-$v" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "-s -w -X main.VERSION=$3" -o "$2/local-path-provisioner" github.com/rancher/local-path-provisioner && "$2/local-path-provisioner" --version' _ "$wrapper" "$tmp" "$v" ) || true
+    if [[ ! -s "$tmp/local-path-provisioner" ]]; then
+      rm -rf "$tmp"
+      mset local_path_provisioner null
+      mset local_path_provisioner_reason "$(jstr "$note; build of $v failed, see $KC_LOGS/local-path-provisioner-$v.log: $(grep -m3 -E 'error|cannot|not ' "$KC_LOGS/local-path-provisioner-$v.log" | tr '\n' ' ')")"
+      return 0
+    fi
+    [[ -z "$note" ]] || printf '%s\n' "$note" >"$tmp/NOTE"
+    commit_output "$tmp" "$dir"
+  fi
+  mset local_path_provisioner "{\"version\": $(jstr "$v"), \"kind_references\": $(jstr "$want"), \"dir\": $(jstr "$dir"), \"path\": $(jstr "$dir/local-path-provisioner")}"
+  mset local_path_provisioner_reason "$(jstr "$note")"
+}
+
+# kindnetd: kind's images/kindnetd is a nested module (sigs.k8s.io/kind/images/kindnetd)
+# that kind does not tag; fetch it by the commit of the kind tag (pseudo-version).
+build_kindnetd() {
+  local kinfo commit modver dir wrapper tmp v logf="$KC_LOGS/kindnetd-resolve.log"
+  kinfo="$(moddl "sigs.k8s.io/kind@$KIND_VERSION" Info)"
+  commit="$(jq -r '.Origin.Hash // empty' "$kinfo")"
+  v="${KINDNETD_VERSION:-}"
+  if [[ -z "$v" ]]; then
+    # resolve the nested module at the kind tag's commit
+    if ! modver="$(cd "$WORK" && GOFLAGS=-mod=mod go list -m -json "sigs.k8s.io/kind/images/kindnetd@$commit" 2>"$logf" | jq -er .Version)"; then
+      mset kindnetd null
+      mset kindnetd_reason "$(jstr "kind's images/kindnetd is a nested Go module (own go.mod), so it is not in the sigs.k8s.io/kind@$KIND_VERSION zip; fetching it by the tag's commit failed: go list -m sigs.k8s.io/kind/images/kindnetd@$commit: $(tr '\n' ' ' <"$logf")")"
+      return 0
+    fi
+    v="$modver"
+  fi
+  dir="$CACHE/tools/kindnetd-$KIND_VERSION"
+  if have_output "$dir/kindnetd"; then
+    skip_step "kindnetd-$KIND_VERSION" "$dir"
+  else
+    wrapper="$(make_wrapper "kindnetd-$KIND_VERSION" sigs.k8s.io/kind/images/kindnetd "$v")"
+    tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
+    if ! ( step "kindnetd-$KIND_VERSION" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "-s -w" -o "$2/kindnetd" sigs.k8s.io/kind/images/kindnetd/cmd/kindnetd' _ "$wrapper" "$tmp" ); then
+      rm -rf "$tmp"
+      mset kindnetd null
+      mset kindnetd_reason "$(jstr "build failed, see $KC_LOGS/kindnetd-$KIND_VERSION.log: $(grep -m3 -E 'error|cannot|not ' "$KC_LOGS/kindnetd-$KIND_VERSION.log" | tr '\n' ' ')")"
+      return 0
+    fi
+    commit_output "$tmp" "$dir"
+  fi
+  mset kindnetd "{\"version\": $(jstr "$v"), \"kind_version\": $(jstr "$KIND_VERSION"), \"dir\": $(jstr "$dir"), \"path\": $(jstr "$dir/kindnetd")}"
+  mset kindnetd_reason null
+}
+
+# CNI plugins the kind base image ships (version from kind's images/base/Dockerfile);
+# needed by kindnetd and by a plain bridge CNI fallback.
+CNI_PLUGINS=(plugins/main/bridge plugins/main/ptp plugins/main/loopback plugins/ipam/host-local plugins/meta/portmap)
+build_cni_plugins() {
+  local v dir wrapper tmp tc p pkgs=()
+  v="$(sed -n 's/^ARG CNI_PLUGINS_VERSION="\(v[0-9.]*\)".*/\1/p' "$KIND_MODDIR/images/base/Dockerfile" | head -1)"
+  [[ -n "$v" ]] || { mset cni_plugins null; return 0; }
+  dir="$CACHE/tools/cni-plugins-$v"
+  if have_output "$dir/bridge" "$dir/host-local" "$dir/loopback" "$dir/portmap" "$dir/ptp"; then
+    skip_step "cni-plugins-$v" "$dir"
+  else
+    if ! modavail "github.com/containernetworking/plugins@$v"; then
+      mset cni_plugins null; mset cni_plugins_reason "$(jstr "$MODERR")"; return 0
+    fi
+    wrapper="$(make_wrapper "cni-plugins-$v" github.com/containernetworking/plugins "$v")"
+    tc="$(pick_toolchain "$(moddl "github.com/containernetworking/plugins@$v" GoMod)")"
+    for p in "${CNI_PLUGINS[@]}"; do pkgs+=("github.com/containernetworking/plugins/$p"); done
+    tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
+    ( export GOTOOLCHAIN="$tc"
+      step "cni-plugins-$v" -- build_in "$wrapper" "$tmp" \
+        "-s -w -X github.com/containernetworking/plugins/pkg/utils/buildversion.BuildVersion=$v" "${pkgs[@]}" ) || true
+    if [[ ! -s "$tmp/bridge" || ! -s "$tmp/portmap" ]]; then
+      rm -rf "$tmp"; mset cni_plugins null
+      mset cni_plugins_reason "$(jstr "build failed, see $KC_LOGS/cni-plugins-$v.log")"; return 0
+    fi
+    commit_output "$tmp" "$dir"
+  fi
+  mset cni_plugins "{\"version\": $(jstr "$v"), \"dir\": $(jstr "$dir"), \"plugins\": [\"bridge\", \"host-local\", \"loopback\", \"portmap\", \"ptp\"]}"
+}
+
+main() {
+  [[ $# -eq 1 ]] || die "usage: $0 RELEASE   (e.g. 1.28)"
+  release_vars "$1"
+  local t0; t0=$(date +%s)
+  mset release "$(jstr "$RELEASE")"
+  mset complete false
+  build_k8s
+  build_kind
+  kubeadm_images
+  build_etcd
+  build_coredns
+  build_pause
+  build_crictl
+  build_cni_plugins
+  build_agnhost
+  build_lpp
+  build_kindnetd
+  mset complete true
+  echo "[timing] total $(( $(date +%s) - t0 ))s"
+  echo "manifest: $MANIFEST"
+}
+
+main "$@"; exit $?

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Build everything a kind cluster of RELEASE needs, offline, and write
+# $CACHE/releases/<RELEASE>.json for the Python harness.
+#   hack/build.sh RELEASE        (e.g. 1.28)
+# Phases (each prints "[timing] <step> <seconds>s"; sub-steps print their own):
+#   setup-docker → build-go (hack/build-go.sh) → images (components + test
+#   images, hack/build-images.sh) → node image (hack/build-node-image.sh) → release json.
+# Every phase is cached/resumable; re-running after a failure continues.
+HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "$HACK_DIR/lib.sh"
+CACHE="$KC_CACHE"
+
+phase() {  # phase NAME CMD...: run CMD with its output shown, then print its time
+  local name="$1" start rc=0; shift
+  start=$(date +%s)
+  "$@" || rc=$?
+  echo "[timing] $name $(( $(date +%s) - start ))s"
+  [[ $rc -eq 0 ]] || die "phase $name failed (exit $rc)"
+}
+
+write_release_json() {
+  local go="$CACHE/releases/$RELEASE-go.json" imgs="$CACHE/releases/$RELEASE-images.json"
+  local out="$CACHE/releases/$RELEASE.json" base containerd k8s_version node cni storage
+  k8s_version="$(jq -er .kubernetes_version "$go")"
+  base="$(jq -er .base "$imgs")"
+  node="kindest/node:$k8s_version"
+  docker image inspect "$node" >/dev/null || die "$node missing"
+  containerd="$(docker run --rm --entrypoint containerd "$base" --version | awk '{print $3}' | sed 's/~.*//')"
+  if [[ "$(jq '.cni | length' "$imgs")" -gt 0 ]]; then cni=kindnetd; else cni=bridge; fi
+  if [[ "$(jq '.storage | length' "$imgs")" -gt 0 ]]; then storage=local-path; else storage=none; fi
+  jq -n --arg release "$RELEASE" --arg kv "$k8s_version" --arg node "$node" \
+    --arg kind "$(jq -er .kind "$go")" --arg kubectl "$(jq -er .k8s_bin "$go")/kubectl" \
+    --arg busybox "$(jq -er .test.busybox "$imgs")" --arg agnhost "$(jq -er .test.agnhost "$imgs")" \
+    --arg containerd "$containerd" --arg cni "$cni" --arg storage "$storage" \
+    --arg node_id "$(docker image inspect -f '{{.Id}}' "$node")" '
+    {release: $release, kubernetes_version: $kv, node_image: $node, node_image_id: $node_id,
+     kind: $kind, kubectl: $kubectl,
+     images: {busybox: $busybox, agnhost: $agnhost},
+     containerd: $containerd, cni: $cni, storage: $storage}' >"$out.tmp"
+  mv "$out.tmp" "$out"
+  cat "$out"
+}
+
+main() {
+  [[ $# -eq 1 ]] || die "usage: $0 RELEASE   (e.g. 1.28)"
+  RELEASE="$1"
+  local t0; t0=$(date +%s)
+  step setup-docker -- "$HACK_DIR/setup-docker.sh"
+  phase build-go "$HACK_DIR/build-go.sh" "$RELEASE"
+  phase images "$HACK_DIR/build-images.sh" "$RELEASE" all
+  phase node-image "$HACK_DIR/build-node-image.sh" "$RELEASE"
+  write_release_json   # (errexit applies: not run under step/phase)
+  echo "[timing] total $(( $(date +%s) - t0 ))s"
+}
+
+main "$@"; exit $?

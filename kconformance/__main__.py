@@ -1,0 +1,88 @@
+"""Command line: ``python -m kconformance render-configs [--check]`` and ``validate``.
+
+render-configs writes kind-configs/<release>-<profile>.yaml from the catalog, for every release
+that has a node image; --check only reports drift (what CI and the unit tests use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kconformance.catalog import default_catalog
+from kconformance.errors import KconformanceError
+from kconformance.kindconfig import config_filename, render
+from kconformance.profiles import parse_gate_list, resolve_profile, validate_profile
+
+
+def rendered_configs() -> dict[str, str]:
+    catalog = default_catalog()
+    out = {}
+    for release in catalog.release_names:
+        if not catalog.releases[release].node_image:
+            continue
+        for name in sorted(catalog.profiles):
+            profile = resolve_profile(catalog, name, release)
+            validate_profile(catalog, profile)
+            out[config_filename(profile)] = render(profile)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kconformance")
+    sub = parser.add_subparsers(dest="command", required=True)
+    render_cmd = sub.add_parser("render-configs", help="write kind-configs/ from the catalog")
+    render_cmd.add_argument("--dir", default="kind-configs")
+    render_cmd.add_argument("--check", action="store_true", help="fail if files differ")
+    validate_cmd = sub.add_parser("validate", help="validate a profile with extra gates")
+    validate_cmd.add_argument("--k8s-version", required=True)
+    validate_cmd.add_argument("--profile", default="gates")
+    validate_cmd.add_argument("--feature-gates", default="")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "render-configs":
+            return _render(Path(args.dir), args.check)
+        catalog = default_catalog()
+        from kconformance.catalog import normalize_release
+
+        profile = resolve_profile(
+            catalog,
+            args.profile,
+            normalize_release(args.k8s_version),
+            parse_gate_list(args.feature_gates),
+        )
+        validate_profile(catalog, profile)
+        print(f"profile {profile.key} is valid (hash {profile.hash})")
+        return 0
+    except KconformanceError as exc:
+        print(f"kconformance: {exc}", file=sys.stderr)
+        return 2
+
+
+def _render(folder: Path, check: bool) -> int:
+    configs = rendered_configs()
+    drift = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in configs.items():
+        path = folder / name
+        if not path.exists() or path.read_text() != text:
+            drift.append(name)
+            if not check:
+                path.write_text(text)
+    stale = sorted(p.name for p in folder.glob("*.yaml") if p.name not in configs)
+    for name in stale:
+        drift.append(f"{name} (no longer in the catalog)")
+        if not check:
+            (folder / name).unlink()
+    if check and drift:
+        print("kind configs differ from the catalog: " + ", ".join(drift), file=sys.stderr)
+        print("run: python -m kconformance render-configs", file=sys.stderr)
+        return 1
+    for name in drift:
+        print(f"wrote {folder / name}" if "(no longer" not in name else f"removed {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""A handle on one cluster: its own API client and a kubectl bound to its kubeconfig.
+
+Every cluster gets a client built from its own kubeconfig and passed explicitly, never the
+process-global default configuration: two clusters live in one test process under xdist.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.dynamic import DynamicClient
+
+from kconformance import process
+from kconformance.profiles import Profile
+
+
+@dataclass
+class Cluster:
+    name: str
+    kubeconfig: Path
+    release: str
+    profile: Profile | None = None
+    kubectl_bin: str = "kubectl"
+    images: Mapping[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def api(self) -> k8s.ApiClient:
+        return k8s_config.new_client_from_config(config_file=str(self.kubeconfig))
+
+    @cached_property
+    def dynamic(self) -> DynamicClient:
+        return DynamicClient(self.api)
+
+    @property
+    def core(self) -> k8s.CoreV1Api:
+        return k8s.CoreV1Api(self.api)
+
+    @property
+    def apps(self) -> k8s.AppsV1Api:
+        return k8s.AppsV1Api(self.api)
+
+    @property
+    def batch(self) -> k8s.BatchV1Api:
+        return k8s.BatchV1Api(self.api)
+
+    def resource(self, kind: str, api_version: str | None = None) -> Any:
+        """A dynamic resource by kind (and apiVersion when the kind is ambiguous)."""
+        if api_version:
+            return self.dynamic.resources.get(api_version=api_version, kind=kind)
+        return self.dynamic.resources.get(kind=kind)
+
+    def server_version(self) -> str:
+        return str(k8s.VersionApi(self.api).get_code().git_version)
+
+    def raw_get(self, path: str) -> str:
+        """GET an arbitrary API path (/metrics, /api/v1/nodes/x/proxy/configz) as text."""
+        response = self.api.call_api(
+            path, "GET", auth_settings=["BearerToken"], _preload_content=False
+        )[0]
+        return response.data.decode()
+
+    def kubectl(
+        self,
+        *args: str,
+        input_text: str | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the cluster's release's kubectl against this cluster only."""
+        return process.run(
+            [self.kubectl_bin, "--kubeconfig", str(self.kubeconfig), *args],
+            input_text=input_text,
+            env=env,
+            check=check,
+            timeout=timeout,
+        )
+
+    @property
+    def kubectl_argv(self) -> list[str]:
+        return [self.kubectl_bin, "--kubeconfig", str(self.kubeconfig)]

@@ -1,0 +1,51 @@
+"""Typed errors whose message alone tells the user what failed, why, and what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class KconformanceError(Exception):
+    """Base class: every error the tool raises on purpose. Its str() is one actionable line."""
+
+
+class CatalogError(KconformanceError):
+    """The feature catalog, a feature() marker or a release name is wrong."""
+
+
+class ProfileError(KconformanceError):
+    """A cluster profile would not start; raised before any container is created."""
+
+
+class ManifestError(KconformanceError):
+    """A manifest file cannot be read, rendered or applied; names the file and the field."""
+
+
+class ClusterError(KconformanceError):
+    """A cluster could not be created, reached or deleted."""
+
+
+class EnvironmentProblem(KconformanceError):
+    """The host lacks something (Docker, kind, a node image, inotify headroom)."""
+
+
+class WaitTimeout(KconformanceError, AssertionError):
+    """A wait ran out of time; the message carries the last state seen."""
+
+
+class CommandError(KconformanceError):
+    """A subprocess failed. The message is the pasteable command plus the tail of its output."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, output: str, tail_lines: int = 30):
+        self.argv = list(argv)
+        self.returncode = returncode
+        self.output = output
+        tail = "\n".join(output.rstrip().splitlines()[-tail_lines:])
+        command = " ".join(_quote(a) for a in argv)
+        super().__init__(f"command failed (exit {returncode}): {command}\n{tail}")
+
+
+def _quote(arg: str) -> str:
+    import shlex
+
+    return shlex.quote(arg)

@@ -1,0 +1,92 @@
+"""Decide, per test and release, which profile it runs on or why it is skipped.
+
+Pure functions of the catalog and the options, so the decisions are unit-tested without a
+cluster and every skip reason comes from the catalog, never from a hard-coded string in a suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from dataclasses import dataclass
+
+from kconformance.catalog import Catalog, Feature
+from kconformance.profiles import (
+    Profile,
+    feature_can_be_off,
+    feature_off_reason,
+    resolve_profile,
+    validate_profile,
+)
+
+
+@dataclass(frozen=True)
+class TestPlan:
+    release: str
+    feature: Feature | None
+    profile: Profile
+    skip: str | None = None
+    expects_off: bool = False
+    forced: bool = False
+
+
+def plan_test(
+    catalog: Catalog,
+    release: str,
+    feature_name: str | None,
+    *,
+    off: bool = False,
+    explicit_profile: str | None = None,
+    forced_profile: str | None = None,
+    extra_gates: Mapping[str, bool] | None = None,
+) -> TestPlan:
+    """The profile a test needs on ``release``, and a skip reason when it cannot run there."""
+    feature = catalog.feature(feature_name) if feature_name else None
+    if off:
+        profile_name = "baseline"
+    else:
+        profile_name = explicit_profile or (feature.profile if feature else "baseline")
+    if forced_profile:
+        profile_name = forced_profile
+    profile = resolve_profile(catalog, profile_name, release, extra_gates)
+    plan = TestPlan(release, feature, profile, expects_off=off, forced=bool(forced_profile))
+    if feature is None:
+        return plan
+    reason = feature.unavailable_reason(release)
+    if reason:
+        return _skip(plan, f"{feature.name} (KEP {feature.kep}) on {release}: {reason}")
+    if off:
+        reason = feature_can_be_off(catalog, release, feature)
+        if reason:
+            return _skip(plan, reason)
+        if feature_off_reason(catalog, profile, feature) is None:
+            return _skip(
+                plan,
+                f"{feature.name} is on by default in {release}: showing it off needs a profile "
+                "that sets its gate to false",
+            )
+        return plan
+    if not forced_profile:
+        reason = feature_off_reason(catalog, profile, feature)
+        if reason:
+            return _skip(plan, reason)
+    return plan
+
+
+def _skip(plan: TestPlan, reason: str) -> TestPlan:
+    return TestPlan(
+        plan.release, plan.feature, plan.profile, reason, plan.expects_off, plan.forced
+    )
+
+
+def validate_run_profiles(settings: Any) -> None:
+    """Validate every profile the run could use, in the controller, before any worker starts.
+
+    Cheap (no cluster, no Docker) and complete: a removed gate passed with --feature-gates is
+    refused here in one line instead of surfacing inside an xdist worker.
+    """
+    names = [settings.forced_profile] if settings.forced_profile else list(settings.catalog.profiles)
+    for release in settings.releases:
+        for name in names:
+            profile = resolve_profile(settings.catalog, name, release, settings.extra_gates)
+            validate_profile(settings.catalog, profile)

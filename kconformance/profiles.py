@@ -1,0 +1,282 @@
+"""Cluster profiles: what one kind cluster must look like, derived from the catalog.
+
+A profile is a Kubernetes release plus feature gates, runtime-config and component patches. It is
+frozen and hashable because its hash names the cluster, groups tests that can share it, and
+decides whether a kept cluster can be reused. Validation mirrors what the components would refuse
+at start-up, so a bad profile costs a second, not a failed cluster creation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kconformance.catalog import Catalog, Feature, Stage, release_key
+from kconformance.errors import ProfileError
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    release: str
+    kubernetes_version: str
+    feature_gates: tuple[tuple[str, bool], ...] = ()
+    runtime_config: tuple[tuple[str, str], ...] = ()
+    kubelet_json: str = "{}"
+    apiserver_args: tuple[tuple[str, str], ...] = ()
+    controller_manager_args: tuple[tuple[str, str], ...] = ()
+    nodes: int = 1
+
+    @property
+    def gates(self) -> dict[str, bool]:
+        return dict(self.feature_gates)
+
+    @property
+    def kubelet(self) -> dict[str, Any]:
+        return json.loads(self.kubelet_json)
+
+    @property
+    def key(self) -> str:
+        """Human-readable identity: release and profile name, e.g. ``1.28-gates``."""
+        return f"{self.release}-{self.name}"
+
+    @property
+    def hash(self) -> str:
+        """Short content hash: two profiles with the same hash make identical clusters."""
+        payload = json.dumps(
+            {
+                "release": self.release,
+                "version": self.kubernetes_version,
+                "gates": self.feature_gates,
+                "runtime": self.runtime_config,
+                "kubelet": self.kubelet_json,
+                "apiserver": self.apiserver_args,
+                "kcm": self.controller_manager_args,
+                "nodes": self.nodes,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()[:8]
+
+
+def _deep_merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in patch.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def resolve_profile(
+    catalog: Catalog,
+    name: str,
+    release: str,
+    extra_gates: Mapping[str, bool] | None = None,
+    extra_kubelet: Mapping[str, Any] | None = None,
+) -> Profile:
+    """Build the profile ``name`` for ``release`` from the features assigned to it.
+
+    Only gates that are off by default in that release are sent: a gate already on needs no
+    flag, and one that no longer exists would stop every component (kind passes one map to all).
+    """
+    spec = catalog.profile(name)
+    rel = catalog.release(release)
+    gates: dict[str, bool] = {}
+    runtime: dict[str, str] = {}
+    kubelet: dict[str, Any] = dict(rel.kubelet)
+    apiserver: dict[str, str] = {}
+    kcm: dict[str, str] = {}
+    if name != "baseline":
+        for feature in catalog.features_in_profile(name):
+            if feature.unavailable_reason(release):
+                continue  # its tests are skipped there; an unused alpha gate is only risk
+            for gate_name in feature.gates:
+                stage = catalog.gates[gate_name].stage(release)
+                if stage in (Stage.ALPHA, Stage.BETA_OFF):
+                    gates[gate_name] = True
+            runtime.update(feature.runtime_config_for(release))
+            kubelet = _deep_merge(kubelet, feature.kubelet)
+            apiserver.update(feature.apiserver_args)
+            kcm.update(feature.controller_manager_args)
+    gates.update(extra_gates or {})
+    kubelet = _deep_merge(kubelet, extra_kubelet or {})
+    return Profile(
+        name=name,
+        release=release,
+        kubernetes_version=rel.kubernetes,
+        feature_gates=tuple(sorted(gates.items())),
+        runtime_config=tuple(sorted(runtime.items())),
+        kubelet_json=json.dumps(kubelet, sort_keys=True),
+        apiserver_args=tuple(sorted(apiserver.items())),
+        controller_manager_args=tuple(sorted(kcm.items())),
+        nodes=spec.nodes,
+    )
+
+
+def gate_enabled(catalog: Catalog, profile: Profile, gate_name: str) -> bool:
+    """Whether a gate is on in a cluster made from ``profile`` (explicit value, else default)."""
+    explicit = profile.gates
+    if gate_name in explicit:
+        return explicit[gate_name]
+    gate = catalog.gates[gate_name]
+    stage = gate.stage(profile.release)
+    if stage is Stage.ABSENT:
+        return gate.graduated_before(profile.release)
+    return stage.default
+
+
+def feature_off_reason(catalog: Catalog, profile: Profile, feature: Feature) -> str | None:
+    """None when the feature is on in this profile, else the reason a test prints when skipped."""
+    for gate_name in feature.gates:
+        if gate_enabled(catalog, profile, gate_name):
+            continue
+        gate = catalog.gates[gate_name]
+        stage = gate.stage(profile.release)
+        if stage is Stage.ABSENT:
+            return f"{feature.name}: gate {gate_name} does not exist in Kubernetes {profile.release}"
+        return (
+            f"{feature.name} is off in profile {profile.name!r} on {profile.release}: "
+            f"gate {gate_name} is {stage.label} and the profile does not enable it"
+        )
+    return None
+
+
+def feature_can_be_off(catalog: Catalog, release: str, feature: Feature) -> str | None:
+    """None when some profile can switch the feature off in ``release``, else why it cannot."""
+    if not feature.gates:
+        return f"{feature.name} has no feature gate: it cannot be switched off"
+    for gate_name in feature.gates:
+        stage = catalog.gates[gate_name].stage(release)
+        if stage in (Stage.ALPHA, Stage.BETA_OFF, Stage.BETA_ON, Stage.GA):
+            return None
+    stages = ", ".join(
+        f"{g} is {catalog.gates[g].stage(release).label}" for g in feature.gates
+    )
+    return f"{feature.name} cannot be off in Kubernetes {release}: {stages}"
+
+
+def validate_profile(catalog: Catalog, profile: Profile) -> None:
+    """Refuse, in one line naming gate, release and fix, what would stop a component starting."""
+    release = profile.release
+    if release not in catalog.releases:
+        catalog.release(release)  # raises the "unknown release" error
+    for gate_name, value in profile.feature_gates:
+        _validate_gate(catalog, profile, gate_name, value)
+    _validate_kubelet(catalog, profile)
+
+
+def _validate_gate(catalog: Catalog, profile: Profile, gate_name: str, value: bool) -> None:
+    release = profile.release
+    where = f"profile {profile.name!r} on Kubernetes {release}"
+    gate = catalog.gates.get(gate_name)
+    if gate is None:
+        close = _similar(gate_name, catalog.gates)
+        hint = f" (did you mean {close}?)" if close else ""
+        raise ProfileError(
+            f"{where}: unknown feature gate {gate_name}{hint}; every component would refuse it "
+            "('unrecognized feature gate') - remove it or add it to the catalog"
+        )
+    stage = gate.stage(release)
+    if stage is Stage.ABSENT:
+        if gate.replaced_by and (gate.removed_in is None or _le(release, gate.removed_in)):
+            fix = f"use {gate.replaced_by} instead"
+            if gate.removed_in:
+                what = f"was removed in {gate.removed_in}"
+            else:
+                what = "never existed in the code (the KEP and article name it)"
+            raise ProfileError(
+                f"{where}: feature gate {gate_name} {what}; every component would refuse it "
+                f"- {fix}"
+            )
+        if gate.removed_in and _le(gate.removed_in, release):
+            state = "always on" if gate.graduated_before(release) else "gone"
+            fix = f"remove it (the feature is {state} from {gate.removed_in})"
+            if gate.replaced_by:
+                fix += f" or use {gate.replaced_by}"
+            raise ProfileError(
+                f"{where}: feature gate {gate_name} was removed in {gate.removed_in}; "
+                f"every component would refuse it - {fix}"
+            )
+        raise ProfileError(f"{where}: feature gate {gate_name} does not exist - remove it")
+    if stage.locked and value is False:
+        raise ProfileError(
+            f"{where}: feature gate {gate_name} is GA and locked to true; setting it to false "
+            "stops every component - remove it or set it to true"
+        )
+
+
+def _validate_kubelet(catalog: Catalog, profile: Profile) -> None:
+    release = profile.release
+    where = f"profile {profile.name!r} on Kubernetes {release}"
+    config = profile.kubelet
+    for path, rule in catalog.kubelet_fields.items():
+        present, value = _lookup(config, path)
+        if not present:
+            continue
+        if rule.since and release_key(release) < release_key(rule.since):
+            raise ProfileError(
+                f"{where}: kubelet field {path} exists only from {rule.since}; "
+                "remove it for this release"
+            )
+        if rule.requires_gate and not gate_enabled(catalog, profile, rule.requires_gate):
+            raise ProfileError(
+                f"{where}: kubelet field {path} needs feature gate {rule.requires_gate}, which is "
+                f"off - the kubelet would crash-loop; enable {rule.requires_gate} or drop {path}"
+            )
+        allowed = rule.allowed_values(release)
+        if allowed is not None and value not in allowed:
+            shown = ", ".join(repr(v) for v in allowed)
+            raise ProfileError(
+                f"{where}: kubelet field {path}={value!r} is not accepted (allowed: {shown}) - "
+                "the kubelet would refuse to start; pick an allowed value"
+            )
+        if rule.minimum is not None and isinstance(value, int) and value < rule.minimum:
+            raise ProfileError(
+                f"{where}: kubelet field {path}={value} must be at least {rule.minimum}"
+            )
+        if isinstance(value, int) and value > 1:
+            for other, needed in rule.above_one_requires.items():
+                has, actual = _lookup(config, other)
+                if not has or actual != needed:
+                    raise ProfileError(
+                        f"{where}: kubelet field {path}={value} needs {other}: "
+                        f"{json.dumps(needed)} - the kubelet refuses it otherwise; set {other}"
+                    )
+
+
+def _lookup(config: Mapping[str, Any], dotted: str) -> tuple[bool, Any]:
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def _le(a: str, b: str) -> bool:
+    return release_key(a) <= release_key(b)
+
+
+def _similar(name: str, known: Iterable[str]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    return matches[0] if matches else None
+
+
+def parse_gate_list(text: str) -> dict[str, bool]:
+    """Read ``A=true,B=false`` as given to --feature-gates (same syntax as the components)."""
+    gates: dict[str, bool] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, raw = item.partition("=")
+        if not sep or raw.lower() not in ("true", "false"):
+            raise ProfileError(
+                f"cannot read feature gate {item!r}: write Name=true or Name=false"
+            )
+        gates[name.strip()] = raw.lower() == "true"
+    return gates

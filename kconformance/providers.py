@@ -1,0 +1,79 @@
+"""Cluster providers: kind clusters made from profiles, or a cluster the user already has."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kconformance import process
+from kconformance.errors import CommandError
+from kconformance.kind import KindCLI
+from kconformance.kindconfig import render
+from kconformance.profiles import Profile
+
+
+@dataclass(frozen=True)
+class ReleaseTools:
+    """The kind CLI and node image that go together for one release (kind supports an image
+    only with the kind release it was published for)."""
+
+    kind: KindCLI
+    node_image: str
+
+
+class KindDriver:
+    """Creates kind clusters from rendered profiles and loads the suite's images into them."""
+
+    def __init__(
+        self,
+        tools: Callable[[str], ReleaseTools],
+        config_dir: Path,
+        images: Sequence[str] = (),
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        self.tools = tools
+        self.config_dir = config_dir
+        self.images = list(images)
+        self.log = log or (lambda _line: None)
+        self._any_kind: KindCLI | None = None
+
+    def create(self, name: str, profile: Profile, kubeconfig: Path) -> None:
+        tools = self.tools(profile.release)
+        self._any_kind = self._any_kind or tools.kind
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        config = self.config_dir / f"{name}.yaml"
+        config.write_text(render(profile))
+        tools.kind.create(name, config, tools.node_image, kubeconfig)
+        for image in self.images:
+            if not _image_present(image):
+                self.log(f"kconformance: image {image} is not in the local Docker; nodes will pull it")
+                continue
+            started = time.monotonic()
+            tools.kind.load_image(name, image)
+            self.log(
+                f"kconformance: loaded {image} into {name} in {time.monotonic() - started:.1f}s"
+            )
+
+    def _kind(self) -> KindCLI:
+        """Any kind CLI can list and delete clusters: both work on Docker labels."""
+        return self._any_kind or self.tools("").kind
+
+    def delete(self, name: str) -> None:
+        self._kind().delete(name)
+
+    def existing(self) -> set[str]:
+        return set(self._kind().clusters())
+
+    def collect_logs(self, name: str, dest: Path) -> None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        self._kind().export_logs(name, dest)
+
+
+def _image_present(image: str) -> bool:
+    try:
+        process.run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=30)
+        return True
+    except CommandError:
+        return False

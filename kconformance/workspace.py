@@ -1,0 +1,155 @@
+"""A test's view of its cluster: its own namespace, manifests to apply, waits, cleanup.
+
+Namespaced objects go away with the namespace; cluster-scoped ones (CRDs, PVs, StorageClasses,
+admission policies) are remembered and deleted after the test, so no test leaks into the next.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from kconformance import waits
+from kconformance.client import Cluster
+from kconformance.manifests import ManifestSet, apply_object
+from kconformance.waits import transient_retry
+
+
+def namespace_name(test_name: str) -> str:
+    """A DNS-1123 label from the test name plus a random suffix: readable and unique."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", test_name.lower()).strip("-")
+    slug = re.sub(r"-+", "-", slug)[:40].strip("-") or "test"
+    return f"kc-{slug}-{secrets.token_hex(2)}"
+
+
+class Kube:
+    def __init__(self, cluster: Cluster, namespace: str, manifests: ManifestSet) -> None:
+        self.cluster = cluster
+        self.namespace = namespace
+        self.manifests = manifests
+        self._cluster_scoped: list[tuple[str, str, str]] = []
+
+    @property
+    def release(self) -> str:
+        return self.cluster.release
+
+    def image(self, role: str) -> str:
+        return self.manifests.images[role]
+
+    # -- manifests --------------------------------------------------------------------------
+    def render(self, manifest: str, **values: Any) -> list[dict[str, Any]]:
+        values.setdefault("namespace", self.namespace)
+        return self.manifests.render(manifest, **values)
+
+    def apply(self, manifest: str, **values: Any) -> list[dict[str, Any]]:
+        """Apply every document of ``manifests/<manifest>`` and return what the server stored."""
+        return self.apply_objects(self.render(manifest, **values), source=manifest)
+
+    def apply_objects(
+        self, objects: list[dict[str, Any]], source: str = "<object>"
+    ) -> list[dict[str, Any]]:
+        stored = []
+        for obj in objects:
+            result = apply_object(self.cluster, obj, self.namespace, source)
+            if not result.get("metadata", {}).get("namespace"):
+                self._remember(obj)
+            stored.append(result)
+        return stored
+
+    def _remember(self, obj: dict[str, Any]) -> None:
+        key = (obj["apiVersion"], obj["kind"], obj["metadata"]["name"])
+        if key not in self._cluster_scoped:
+            self._cluster_scoped.append(key)
+
+    # -- reads and waits --------------------------------------------------------------------
+    def _ns_for(self, kind: str, api_version: str | None) -> str | None:
+        return self.namespace if self.cluster.resource(kind, api_version).namespaced else None
+
+    def get(self, kind: str, name: str, api_version: str | None = None) -> dict[str, Any] | None:
+        resource = self.cluster.resource(kind, api_version)
+        namespace = self.namespace if resource.namespaced else None
+
+        @transient_retry
+        def read() -> dict[str, Any] | None:
+            try:
+                return dict(resource.get(name=name, namespace=namespace).to_dict())
+            except ApiException as exc:
+                if exc.status == 404:
+                    return None
+                raise
+
+        return read()
+
+    def list(
+        self, kind: str, label_selector: str | None = None, api_version: str | None = None
+    ) -> list[dict[str, Any]]:
+        resource = self.cluster.resource(kind, api_version)
+        namespace = self.namespace if resource.namespaced else None
+        listing = transient_retry(resource.get)(namespace=namespace, label_selector=label_selector)
+        return list(listing.to_dict().get("items", []))
+
+    def wait_for(
+        self,
+        kind: str,
+        predicate: Callable[[Any], bool],
+        *,
+        name: str | None = None,
+        label_selector: str | None = None,
+        api_version: str | None = None,
+        timeout: float = 120,
+        fail: Callable[[Any], str | None] | None = None,
+        description: str = "",
+    ) -> Any:
+        return waits.wait_for(
+            self.cluster,
+            kind,
+            predicate,
+            name=name,
+            namespace=self._ns_for(kind, api_version),
+            label_selector=label_selector,
+            api_version=api_version,
+            timeout=timeout,
+            fail=fail,
+            description=description,
+        )
+
+    def wait_deleted(self, kind: str, name: str, timeout: float = 120) -> None:
+        waits.wait_deleted(self.cluster, kind, name, self._ns_for(kind, None), timeout)
+
+    def delete(
+        self,
+        kind: str,
+        name: str,
+        api_version: str | None = None,
+        grace_period_seconds: int | None = None,
+        propagation: str = "Background",
+    ) -> None:
+        resource = self.cluster.resource(kind, api_version)
+        namespace = self.namespace if resource.namespaced else None
+        body: dict[str, Any] = {"propagationPolicy": propagation}
+        if grace_period_seconds is not None:
+            body["gracePeriodSeconds"] = grace_period_seconds
+        try:
+            transient_retry(resource.delete)(name=name, namespace=namespace, body=body)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    def kubectl(self, *args: str, **kwargs: Any) -> Any:
+        return self.cluster.kubectl(*args, **kwargs)
+
+    # -- teardown ---------------------------------------------------------------------------
+    def cleanup(self) -> list[str]:
+        """Delete remembered cluster-scoped objects, newest first; returns what could not go."""
+        problems = []
+        for api_version, kind, name in reversed(self._cluster_scoped):
+            try:
+                self.delete(kind, name, api_version=api_version)
+            except Exception as exc:
+                problems.append(f"{kind} {name}: {exc}")
+        self._cluster_scoped.clear()
+        return problems

@@ -1,0 +1,106 @@
+"""The catalog is data; these tests hold it to the facts the suites depend on."""
+
+from __future__ import annotations
+
+import pytest
+
+from kconformance.catalog import SIGS, Stage, default_catalog, normalize_release, parse_catalog
+from kconformance.errors import CatalogError
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return default_catalog()
+
+
+def test_every_gate_has_a_stage_for_every_release(catalog):
+    for gate in catalog.gates.values():
+        assert set(gate.stages) == set(catalog.releases), gate.name
+
+
+def test_every_feature_names_known_gates_sig_and_profile(catalog):
+    for feature in catalog.features.values():
+        assert feature.sig in SIGS
+        assert feature.profile in catalog.profiles
+        for gate in feature.gates:
+            assert gate in catalog.gates
+
+
+def test_removed_in_matches_first_absent_release(catalog):
+    for gate in catalog.gates.values():
+        if gate.removed_in and gate.removed_in in gate.stages:
+            order = catalog.release_names
+            first_absent = next(r for r in order if gate.stages[r] is Stage.ABSENT)
+            assert first_absent == gate.removed_in, gate.name
+
+
+@pytest.mark.parametrize(
+    ("gate", "release", "stage"),
+    [
+        ("SidecarContainers", "1.28", Stage.ALPHA),
+        ("SidecarContainers", "1.29", Stage.BETA_ON),
+        ("ValidatingAdmissionPolicy", "1.28", Stage.BETA_OFF),
+        ("ValidatingAdmissionPolicy", "1.32", Stage.ABSENT),
+        ("CronJobsScheduledAnnotation", "1.35", Stage.ABSENT),
+        ("WatchList", "1.33", Stage.BETA_OFF),
+        ("UserNamespacesStatelessPodsSupport", "1.28", Stage.ABSENT),
+        ("APISelfSubjectReview", "1.28", Stage.GA_LOCKED),
+    ],
+)
+def test_stage_facts_from_kube_features(catalog, gate, release, stage):
+    assert catalog.gates[gate].stage(release) is stage
+
+
+def test_gone_after_ga_counts_as_on(catalog):
+    assert catalog.gates["RetroactiveDefaultStorageClass"].graduated_before("1.29")
+    assert not catalog.gates["UserNamespacesStatelessPodsSupport"].graduated_before("1.28")
+
+
+def test_vap_runtime_config_only_before_v1(catalog):
+    vap = catalog.features["ValidatingAdmissionPolicy"]
+    assert vap.runtime_config_for("1.28")["admissionregistration.k8s.io/v1beta1"] == "true"
+    assert vap.runtime_config_for("1.29")["admissionregistration.k8s.io/v1beta1"] == "true"
+    assert vap.runtime_config_for("1.36") == {}
+
+
+@pytest.mark.parametrize(("text", "release"), [("1.28", "1.28"), ("v1.28.15", "1.28"), ("1.36", "1.36")])
+def test_normalize_release(text, release):
+    assert normalize_release(text) == release
+
+
+def test_normalize_release_refuses_garbage():
+    with pytest.raises(CatalogError, match="write it like 1.28"):
+        normalize_release("latest")
+
+
+def test_unknown_release_names_the_known_ones(catalog):
+    with pytest.raises(CatalogError, match=r"unknown Kubernetes release '1.99'.*1.28.*--k8s-version"):
+        catalog.release("1.99")
+
+
+def _minimal(**override):
+    data = {
+        "releases": {"1.28": {"kubernetes": "v1.28.15"}},
+        "profiles": {"baseline": {}},
+        "gates": {"G": {"stages": {"1.28": "A"}}},
+        "features": {"F": {"kep": 1, "title": "t", "sig": "sig_apps", "gates": ["G"], "profile": "baseline"}},
+    }
+    data.update(override)
+    return data
+
+
+def test_parse_rejects_feature_with_unknown_gate():
+    data = _minimal(features={"F": {"kep": 1, "title": "t", "sig": "sig_apps", "gates": ["Nope"], "profile": "baseline"}})
+    with pytest.raises(CatalogError, match="gate 'Nope' is not defined"):
+        parse_catalog(data)
+
+
+def test_parse_rejects_bad_stage_code():
+    with pytest.raises(CatalogError, match="stage 'Q'"):
+        parse_catalog(_minimal(gates={"G": {"stages": {"1.28": "Q"}}}))
+
+
+def test_parse_rejects_unknown_sig():
+    data = _minimal(features={"F": {"kep": 1, "title": "t", "sig": "sig_x", "gates": [], "profile": "baseline"}})
+    with pytest.raises(CatalogError, match="sig 'sig_x'"):
+        parse_catalog(data)

@@ -1,0 +1,162 @@
+"""The plugin end to end, with pytest inside pytest and fake kind/docker executables."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+FAKES = Path(__file__).parent / "fakes"
+
+SUITE_APPS = """
+import pytest
+
+@pytest.mark.feature("JobBackoffLimitPerIndex")
+def test_per_index(cluster):
+    assert cluster.name.startswith("kc-gates-128-")
+
+@pytest.mark.feature("PodIndexLabel")
+def test_index_label(cluster):
+    assert cluster.release == "1.28"
+"""
+
+SUITE_NODE = """
+import pytest
+
+@pytest.mark.feature("SidecarContainers")
+def test_sidecar(cluster):
+    assert cluster.profile.gates["SidecarContainers"] is True
+
+@pytest.mark.feature("NodeSwap")
+def test_swap(cluster):
+    assert cluster.name.startswith("kc-swap-128-")
+
+@pytest.mark.feature("UserNamespacesSupport")
+def test_userns(cluster):
+    pass
+"""
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    pytester.makepyfile(
+        **{"suites/sig_apps/test_jobs": SUITE_APPS, "suites/sig_node/test_pods": SUITE_NODE}
+    )
+    state = tmp_path / "fake-kind"
+    monkeypatch.setenv("FAKE_KIND_DIR", str(state))
+    monkeypatch.setenv("KCONFORMANCE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
+    pytester.makeini("[pytest]\n")  # the inner run's rootdir: reports and artifacts go here
+    pytester.state = state  # type: ignore[attr-defined]
+    return pytester
+
+
+BASE = ["--k8s-version", "1.28", "--kind-bin", str(FAKES / "kind"), "--node-image", "kindest/node:v1.28.15", "-p", "no:cacheprovider"]
+
+
+def kind_calls(pytester) -> list[list[str]]:
+    path = pytester.state / "calls.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def verbs(pytester) -> list[str]:
+    return [" ".join(c[:2]) for c in kind_calls(pytester) if c[0] in ("create", "delete")]
+
+
+def test_markers_lists_every_sig(pytester: pytest.Pytester):
+    result = pytester.runpytest_subprocess("--markers")
+    for sig in ("sig_node", "sig_apps", "sig_api_machinery", "sig_auth", "sig_network", "sig_storage", "sig_cli"):
+        result.stdout.fnmatch_lines([f"@pytest.mark.{sig}:*"])
+    result.stdout.fnmatch_lines(["@pytest.mark.feature(name, off=False):*"])
+
+
+def test_collect_only_selects_by_catalog_sig(project):
+    result = project.runpytest_subprocess(*BASE, "--collect-only", "-q", "-m", "sig_apps")
+    result.stdout.fnmatch_lines(["*test_jobs.py::test_per_index[[]1.28[]]", "*test_jobs.py::test_index_label[[]1.28[]]"])
+    assert "test_pods" not in result.stdout.str()
+    assert verbs(project) == []
+
+
+def test_unknown_feature_marker_fails_collection_in_one_line(project):
+    project.makepyfile(**{"suites/test_bad": "import pytest\n@pytest.mark.feature('NoSuchFeature')\ndef test_x(cluster): pass\n"})
+    result = project.runpytest_subprocess(*BASE, "--collect-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown feature 'NoSuchFeature'*"])
+
+
+def test_removed_gate_is_refused_before_any_container(project):
+    started = time.monotonic()
+    result = project.runpytest_subprocess(*BASE, "--feature-gates", "UserNamespacesStatelessPodsSupport=true", "-n", "2")
+    assert time.monotonic() - started < 15  # includes two interpreter start-ups
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*feature gate UserNamespacesStatelessPodsSupport was removed in 1.28*use UserNamespacesSupport instead*"])
+    assert verbs(project) == []
+
+
+def test_unknown_release_is_refused(project):
+    result = project.runpytest_subprocess(*BASE[:0], "--k8s-version", "1.99", "--collect-only")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*unknown Kubernetes release '1.99'*"])
+
+
+def test_docker_down_is_one_clear_line_and_creates_nothing(project, monkeypatch):
+    monkeypatch.setenv("FAKE_DOCKER_DOWN", "1")
+    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*Docker is not reachable*hack/setup-docker.sh*"])
+    assert verbs(project) == []
+
+
+def test_missing_node_image_is_one_clear_line(project, monkeypatch):
+    monkeypatch.setenv("FAKE_DOCKER_NO_IMAGE", "1")
+    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*node image kindest/node:v1.28.15 is not in the local Docker*hack/build.sh*"])
+
+
+def test_two_workers_two_profiles_one_creation_each_one_deletion_each(project):
+    result = project.runpytest_subprocess(*BASE, "-n", "2", "-v")
+    result.assert_outcomes(passed=4, skipped=1)
+    calls = verbs(project)
+    assert sorted(calls) == ["create cluster"] * 2 + ["delete cluster"] * 2
+    created = sorted(c[c.index("--name") + 1] for c in kind_calls(project) if c[:2] == ["create", "cluster"])
+    deleted = sorted(c[c.index("--name") + 1] for c in kind_calls(project) if c[:2] == ["delete", "cluster"])
+    assert created == deleted
+    assert {n.rsplit("-", 2)[0] for n in created} == {"kc-gates", "kc-swap"}
+    result.stdout.fnmatch_lines(["*cluster kc-gates-128-* ready in *s*", "*cluster kc-swap-128-* deleted in *s*"])
+
+
+def test_skip_reason_comes_from_the_catalog(project):
+    result = project.runpytest_subprocess(*BASE, "-rs", "-k", "userns")
+    result.stdout.fnmatch_lines(["*SKIPPED*UserNamespacesSupport (KEP 127) on 1.28: needs containerd >= 2.0*"])
+    assert verbs(project) == []
+
+
+def test_keep_clusters_then_reuse_creates_once(project):
+    first = project.runpytest_subprocess(*BASE, "--keep-clusters", "-m", "sig_apps")
+    first.assert_outcomes(passed=2)
+    second = project.runpytest_subprocess(*BASE, "--keep-clusters", "-m", "sig_apps")
+    second.assert_outcomes(passed=2)
+    assert verbs(project) == ["create cluster"]
+    second.stdout.fnmatch_lines(["*reused*"])
+
+
+def test_report_files_written_after_a_run(project):
+    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps", "--report-dir", "out")
+    result.assert_outcomes(passed=2)
+    report = json.loads((project.path / "out" / "kconformance-report.json").read_text())
+    row = next(r for r in report["features"] if r["feature"] == "JobBackoffLimitPerIndex")
+    assert row["releases"]["1.28"]["verdict"] == "passed"
+    md = (project.path / "out" / "kconformance-report.md").read_text()
+    assert "| JobBackoffLimitPerIndex | 3850 | sig_apps |" in md
+
+
+def test_junit_carries_sig_feature_and_kep(project):
+    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps", "--junitxml", "junit.xml")
+    result.assert_outcomes(passed=2)
+    xml = (project.path / "junit.xml").read_text()
+    assert '<property name="feature" value="JobBackoffLimitPerIndex"' in xml
+    assert '<property name="kep" value="3850"' in xml

@@ -1,0 +1,137 @@
+"""Cluster sharing: one creation per profile across processes, one deletion, crash cleanup."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from kconformance.catalog import default_catalog
+from kconformance.errors import ClusterError
+from kconformance.pool import ClusterPool, ClusterRecord, Registry, cluster_name
+from kconformance.profiles import resolve_profile
+
+
+class FakeDriver:
+    """Records calls in a file so several processes can be counted together."""
+
+    def __init__(self, state: Path, fail: bool = False) -> None:
+        self.state = state
+        self.fail = fail
+        (state / "clusters").mkdir(parents=True, exist_ok=True)
+
+    def _log(self, *call: str) -> None:
+        with open(self.state / "calls.log", "a") as handle:
+            handle.write(json.dumps(call) + "\n")
+
+    def calls(self) -> list[list[str]]:
+        path = self.state / "calls.log"
+        return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
+
+    def create(self, name, profile, kubeconfig):
+        self._log("create", name)
+        if self.fail:
+            raise RuntimeError("kind: node failed to start")
+        (self.state / "clusters" / name).touch()
+        kubeconfig.write_text("kubeconfig")
+
+    def delete(self, name):
+        self._log("delete", name)
+        (self.state / "clusters" / name).unlink(missing_ok=True)
+
+    def existing(self):
+        return {p.name for p in (self.state / "clusters").iterdir()}
+
+    def collect_logs(self, name, dest):
+        self._log("logs", name)
+
+
+@pytest.fixture
+def profile():
+    return resolve_profile(default_catalog(), "gates", "1.28")
+
+
+def make_pool(tmp_path: Path, run_id="r1", owner=None, keep=False, fail=False) -> ClusterPool:
+    return ClusterPool(
+        run_dir=tmp_path / "runs" / run_id,
+        registry=Registry(tmp_path / "registry"),
+        driver=FakeDriver(tmp_path / "kind", fail=fail),
+        run_id=run_id,
+        owner_pid=owner or os.getpid(),
+        keep=keep,
+        artifacts_dir=tmp_path / "artifacts",
+    )
+
+
+def _worker(tmp_path: str, profile) -> str:
+    return make_pool(Path(tmp_path), owner=int(os.environ["OWNER"])).acquire(profile).name
+
+
+def test_two_workers_share_one_creation_and_one_deletion(tmp_path, profile, monkeypatch):
+    monkeypatch.setenv("OWNER", str(os.getpid()))
+    with multiprocessing.get_context("fork").Pool(2) as workers:
+        names = workers.starmap(_worker, [(str(tmp_path), profile)] * 4)
+    assert len(set(names)) == 1
+    controller = make_pool(tmp_path)
+    controller.teardown()
+    calls = controller.driver.calls()
+    assert [c[0] for c in calls] == ["create", "delete"]
+    assert controller.registry.records() == []
+
+
+def test_failed_creation_is_cleaned_and_not_retried(tmp_path, profile):
+    pool = make_pool(tmp_path, fail=True)
+    with pytest.raises(ClusterError, match="node failed to start"):
+        pool.acquire(profile)
+    with pytest.raises(ClusterError, match="failed to start earlier in this run"):
+        pool.acquire(profile)
+    assert [c[0] for c in pool.driver.calls()] == ["create", "logs", "delete"]
+
+
+def test_creation_interrupted_by_a_crash_is_discarded_and_redone(tmp_path, profile):
+    pool = make_pool(tmp_path)
+    name = cluster_name(profile, "r1")
+    # what a worker killed mid-creation leaves: a run state, a "creating" record, a half cluster
+    pool.run_dir.mkdir(parents=True, exist_ok=True)
+    (pool.run_dir / f"{profile.key}.json").write_text(json.dumps({"name": name}))
+    pool.registry.write(
+        ClusterRecord(name, profile.key, profile.hash, "r1", os.getpid(), 999999, False,
+                      str(pool.registry.kubeconfig(name)), "creating")
+    )
+    (tmp_path / "kind" / "clusters" / name).touch()
+    record = pool.acquire(profile)
+    assert record.state == "ready"
+    assert [c[0] for c in pool.driver.calls()] == ["delete", "create"]
+
+
+def test_sweep_removes_clusters_of_dead_runs_only(tmp_path, profile):
+    dead = make_pool(tmp_path, run_id="dead", owner=999999)
+    dead.acquire(profile)
+    alive = make_pool(tmp_path, run_id="live")
+    alive.acquire(profile)
+    (tmp_path / "kind" / "clusters" / "foreign-cluster").touch()
+    removed = alive.sweep()
+    assert removed == [cluster_name(profile, "dead")]
+    assert alive.driver.existing() == {cluster_name(profile, "live"), "foreign-cluster"}
+
+
+def test_keep_clusters_reuses_matching_profile_in_a_later_run(tmp_path, profile):
+    first = make_pool(tmp_path, run_id="one", owner=999999, keep=True)
+    name = first.acquire(profile).name
+    first.teardown()
+    assert first.driver.existing() == {name}
+    later = make_pool(tmp_path, run_id="two", keep=True)
+    assert later.sweep() == []
+    assert later.acquire(profile).name == name
+    assert [c[0] for c in later.driver.calls()] == ["create"]
+
+
+def test_kept_cluster_is_not_reused_for_a_different_profile(tmp_path, profile):
+    first = make_pool(tmp_path, run_id="one", owner=999999, keep=True)
+    first.acquire(profile)
+    other = resolve_profile(default_catalog(), "baseline", "1.28")
+    later = make_pool(tmp_path, run_id="two", keep=True)
+    assert later.acquire(other).name == cluster_name(other, "two")
