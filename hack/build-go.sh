@@ -144,11 +144,11 @@ k8s_ldflags() {
 K8S_CMDS=(kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy)
 
 verify_k8s() {
-  local bin="$1" v
-  v="$("$bin/kubeadm" version -o short)"; echo "kubeadm: $v"; [[ "$v" == "$K8S_VERSION" ]]
-  "$bin/kubectl" version --client | tee /dev/stderr | grep -q "$K8S_VERSION"
+  local bin="$1" v c
+  v="$("$bin/kubeadm" version -o short)"; echo "kubeadm version -o short: $v"; [[ "$v" == "$K8S_VERSION" ]]
+  v="$("$bin/kubectl" version --client)"; echo "$v"; grep -q "$K8S_VERSION" <<<"$v"
   for c in "${K8S_CMDS[@]}"; do
-    file "$bin/$c" | tee /dev/stderr | grep -q 'statically linked'
+    v="$(file "$bin/$c")"; echo "$v"; grep -q 'statically linked' <<<"$v"
   done
   "$bin/kubelet" --version; "$bin/kube-apiserver" --version
 }

@@ -83,7 +83,11 @@ class Gate:
 
     def graduated_before(self, release: str) -> bool:
         """True when the gate is gone in ``release`` because its feature became permanent."""
-        earlier = [r for r in self.stages if release_key(r) < release_key(release)]
+        earlier = [
+            r
+            for r in self.stages
+            if release_key(r) < release_key(release) and self.stages[r] is not Stage.ABSENT
+        ]
         return bool(earlier) and self.stages[max(earlier, key=release_key)] in (
             Stage.GA,
             Stage.GA_LOCKED,
@@ -355,9 +359,7 @@ def _check_removed_in(gate: Gate, order: list[str]) -> None:
     first_absent = next((r for r in order if gate.stages[r] is Stage.ABSENT), None)
     if gate.removed_in is None:
         if first_absent is not None and gate.replaced_by is None:
-            raise CatalogError(
-                f"gate {gate.name}: stage X in {first_absent} but no removed_in"
-            )
+            raise CatalogError(f"gate {gate.name}: stage X in {first_absent} but no removed_in")
         return
     if gate.removed_in in gate.stages and first_absent != gate.removed_in:
         raise CatalogError(
@@ -366,7 +368,9 @@ def _check_removed_in(gate: Gate, order: list[str]) -> None:
         )
     after = [r for r in order if release_key(r) >= release_key(gate.removed_in)]
     if any(gate.stages[r].exists for r in after):
-        raise CatalogError(f"gate {gate.name}: stages name it after its removal in {gate.removed_in}")
+        raise CatalogError(
+            f"gate {gate.name}: stages name it after its removal in {gate.removed_in}"
+        )
 
 
 def load_catalog(path: Path | None = None) -> Catalog:

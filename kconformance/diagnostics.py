@@ -49,7 +49,12 @@ def _state_text(state: dict[str, Any] | None) -> str:
         return "unknown"
     for key, value in state.items():
         if value:
-            details = {k: v for k, v in value.items() if k in ("reason", "exitCode", "message", "startedAt", "finishedAt") and v is not None}
+            details = {
+                k: v
+                for k, v in value.items()
+                if k in ("reason", "exitCode", "message", "startedAt", "finishedAt")
+                and v is not None
+            }
             inner = ", ".join(f"{k}={v}" for k, v in details.items())
             return f"{key}({inner})" if inner else key
     return "unknown"
@@ -71,7 +76,9 @@ def pod_states(pods: Iterable[dict[str, Any]]) -> list[PodState]:
         status = pod.get("status") or {}
         roles = _roles(pod.get("spec") or {})
         containers = []
-        for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+        for cs in (status.get("initContainerStatuses") or []) + (
+            status.get("containerStatuses") or []
+        ):
             containers.append(
                 ContainerState(
                     name=cs["name"],
@@ -82,7 +89,8 @@ def pod_states(pods: Iterable[dict[str, Any]]) -> list[PodState]:
                 )
             )
         conditions = [
-            f"{c.get('type')}={c.get('status')}" + (f" ({c.get('reason')})" if c.get("reason") else "")
+            f"{c.get('type')}={c.get('status')}"
+            + (f" ({c.get('reason')})" if c.get("reason") else "")
             for c in status.get("conditions") or []
         ]
         result.append(
@@ -174,9 +182,7 @@ def format_dump(dump: NamespaceDump) -> str:
     for pod in dump.pods:
         out.append(f"  {pod.name}: phase={pod.phase} conditions=[{', '.join(pod.conditions)}]")
         for c in pod.containers:
-            out.append(
-                f"    [{c.role}] {c.name}: {c.state} ready={c.ready} restarts={c.restarts}"
-            )
+            out.append(f"    [{c.role}] {c.name}: {c.state} ready={c.ready} restarts={c.restarts}")
     for pod in dump.pods:
         for c in pod.containers:
             for title, text in (("logs", c.logs), ("previous logs", c.previous_logs)):

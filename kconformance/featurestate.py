@@ -10,7 +10,7 @@ import re
 
 from kconformance.catalog import Catalog, Feature, Stage
 
-_METRIC = re.compile(r'^kubernetes_feature_enabled\{([^}]*)\}\s+([0-9.eE+-]+)', re.MULTILINE)
+_METRIC = re.compile(r"^kubernetes_feature_enabled\{([^}]*)\}\s+([0-9.eE+-]+)", re.MULTILINE)
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 

@@ -7,8 +7,8 @@ cluster and every skip reason comes from the catalog, never from a hard-coded st
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 from dataclasses import dataclass
+from typing import Any
 
 from kconformance.catalog import Catalog, Feature
 from kconformance.profiles import (
@@ -74,9 +74,7 @@ def plan_test(
 
 
 def _skip(plan: TestPlan, reason: str) -> TestPlan:
-    return TestPlan(
-        plan.release, plan.feature, plan.profile, reason, plan.expects_off, plan.forced
-    )
+    return TestPlan(plan.release, plan.feature, plan.profile, reason, plan.expects_off, plan.forced)
 
 
 def validate_run_profiles(settings: Any) -> None:
@@ -85,7 +83,9 @@ def validate_run_profiles(settings: Any) -> None:
     Cheap (no cluster, no Docker) and complete: a removed gate passed with --feature-gates is
     refused here in one line instead of surfacing inside an xdist worker.
     """
-    names = [settings.forced_profile] if settings.forced_profile else list(settings.catalog.profiles)
+    names = (
+        [settings.forced_profile] if settings.forced_profile else list(settings.catalog.profiles)
+    )
     for release in settings.releases:
         for name in names:
             profile = resolve_profile(settings.catalog, name, release, settings.extra_gates)

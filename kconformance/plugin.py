@@ -113,7 +113,9 @@ def _adopt_server_release(run: Run) -> None:
     try:
         release = normalize_release(cluster.server_version())
     except Exception as exc:
-        raise pytest.UsageError(f"--kubeconfig {cluster.kubeconfig}: cannot reach the cluster: {exc}") from None
+        raise pytest.UsageError(
+            f"--kubeconfig {cluster.kubeconfig}: cannot reach the cluster: {exc}"
+        ) from None
     try:
         run.settings.catalog.release(release)
     except KconformanceError as exc:
@@ -177,8 +179,7 @@ def _plan_items(config: pytest.Config, items: list[pytest.Item]) -> None:
                 feature = catalog.feature(feature_name)
             except KconformanceError as exc:
                 raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
-            if not item.get_closest_marker(feature.sig):
-                item.add_marker(getattr(pytest.mark, feature.sig))
+            _mark_sig(item, feature.sig)
             item.user_properties += [
                 ("sig", feature.sig),
                 ("feature", feature.name),
@@ -206,6 +207,15 @@ def _plan_items(config: pytest.Config, items: list[pytest.Item]) -> None:
         item.add_marker(pytest.mark.xdist_group(plan.profile.key))
         if plan.skip:
             item.add_marker(pytest.mark.skip(reason=plan.skip))
+
+
+def _mark_sig(item: pytest.Item, catalog_sig: str) -> None:
+    """A test's SIG marker: its own, else its suite folder's (suites/sig_apps/...), else the
+    catalog's - so a sidecar-in-Job test in the sig-apps suite is selected by -m sig_apps."""
+    if any(item.get_closest_marker(sig) for sig in SIGS):
+        return
+    folder_sig = next((part for part in item.path.parts if part in SIGS), None)
+    item.add_marker(getattr(pytest.mark, folder_sig or catalog_sig))
 
 
 def _needs_cluster(item: pytest.Item) -> bool:
@@ -422,7 +432,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if settings.report and not config.option.collectonly:
         if collector.has_results:
             written = collector.write(settings.report_dir, settings.releases)
-            run.log and run.log(f"kconformance: report written to {', '.join(str(p) for p in written)}")
+            run.log and run.log(
+                f"kconformance: report written to {', '.join(str(p) for p in written)}"
+            )
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -259,7 +259,9 @@ class ClusterPool:
             self._collect_logs(name)
             self._delete_quietly(name)
             if isinstance(exc, Exception):
-                raise ClusterError(f"creating cluster {name} for {profile.key} failed: {exc}") from exc
+                raise ClusterError(
+                    f"creating cluster {name} for {profile.key} failed: {exc}"
+                ) from exc
             raise
         record.state = "ready"
         record.create_seconds = time.monotonic() - started
@@ -334,7 +336,9 @@ class ClusterPool:
             started = time.monotonic()
             self._delete_quietly(record.name)
             self.registry.remove(record.name)
-            self._emit(Event("deleted", record.name, record.profile_key, time.monotonic() - started))
+            self._emit(
+                Event("deleted", record.name, record.profile_key, time.monotonic() - started)
+            )
             deleted.append(record)
         return deleted
 
@@ -352,7 +356,9 @@ class ClusterPool:
             existing = self.driver.existing()
             for record in records:
                 if record.name in existing:
-                    self._emit(Event("sweeping", record.name, record.profile_key, detail="owner died"))
+                    self._emit(
+                        Event("sweeping", record.name, record.profile_key, detail="owner died")
+                    )
                     self._delete_quietly(record.name)
                 self.registry.remove(record.name)
                 removed.append(record.name)

@@ -138,7 +138,9 @@ def feature_off_reason(catalog: Catalog, profile: Profile, feature: Feature) -> 
         gate = catalog.gates[gate_name]
         stage = gate.stage(profile.release)
         if stage is Stage.ABSENT:
-            return f"{feature.name}: gate {gate_name} does not exist in Kubernetes {profile.release}"
+            return (
+                f"{feature.name}: gate {gate_name} does not exist in Kubernetes {profile.release}"
+            )
         return (
             f"{feature.name} is off in profile {profile.name!r} on {profile.release}: "
             f"gate {gate_name} is {stage.label} and the profile does not enable it"
@@ -154,9 +156,7 @@ def feature_can_be_off(catalog: Catalog, release: str, feature: Feature) -> str 
         stage = catalog.gates[gate_name].stage(release)
         if stage in (Stage.ALPHA, Stage.BETA_OFF, Stage.BETA_ON, Stage.GA):
             return None
-    stages = ", ".join(
-        f"{g} is {catalog.gates[g].stage(release).label}" for g in feature.gates
-    )
+    stages = ", ".join(f"{g} is {catalog.gates[g].stage(release).label}" for g in feature.gates)
     return f"{feature.name} cannot be off in Kubernetes {release}: {stages}"
 
 
@@ -190,8 +190,7 @@ def _validate_gate(catalog: Catalog, profile: Profile, gate_name: str, value: bo
             else:
                 what = "never existed in the code (the KEP and article name it)"
             raise ProfileError(
-                f"{where}: feature gate {gate_name} {what}; every component would refuse it "
-                f"- {fix}"
+                f"{where}: feature gate {gate_name} {what}; every component would refuse it - {fix}"
             )
         if gate.removed_in and _le(gate.removed_in, release):
             state = "always on" if gate.graduated_before(release) else "gone"
@@ -275,8 +274,6 @@ def parse_gate_list(text: str) -> dict[str, bool]:
     for item in filter(None, (p.strip() for p in text.split(","))):
         name, sep, raw = item.partition("=")
         if not sep or raw.lower() not in ("true", "false"):
-            raise ProfileError(
-                f"cannot read feature gate {item!r}: write Name=true or Name=false"
-            )
+            raise ProfileError(f"cannot read feature gate {item!r}: write Name=true or Name=false")
         gates[name.strip()] = raw.lower() == "true"
     return gates

@@ -30,12 +30,12 @@ class KindDriver:
         self,
         tools: Callable[[str], ReleaseTools],
         config_dir: Path,
-        images: Sequence[str] = (),
+        images: Callable[[str], Sequence[str]] = lambda _release: (),
         log: Callable[[str], None] | None = None,
     ) -> None:
         self.tools = tools
         self.config_dir = config_dir
-        self.images = list(images)
+        self.images = images
         self.log = log or (lambda _line: None)
         self._any_kind: KindCLI | None = None
 
@@ -46,9 +46,11 @@ class KindDriver:
         config = self.config_dir / f"{name}.yaml"
         config.write_text(render(profile))
         tools.kind.create(name, config, tools.node_image, kubeconfig)
-        for image in self.images:
+        for image in self.images(profile.release):
             if not _image_present(image):
-                self.log(f"kconformance: image {image} is not in the local Docker; nodes will pull it")
+                self.log(
+                    f"kconformance: image {image} is not in the local Docker; nodes will pull it"
+                )
                 continue
             started = time.monotonic()
             tools.kind.load_image(name, image)

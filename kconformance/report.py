@@ -120,8 +120,12 @@ class ReportCollector:
         lines = []
         for event in self.cluster_events:
             if event.seconds is not None and event.event in ("ready", "deleted", "failed"):
-                verb = {"ready": "created", "deleted": "deleted", "failed": "failed after"}[event.event]
-                lines.append(f"cluster {event.name} [{event.profile}] {verb} in {event.seconds:.1f}s")
+                verb = {"ready": "created", "deleted": "deleted", "failed": "failed after"}[
+                    event.event
+                ]
+                lines.append(
+                    f"cluster {event.name} [{event.profile}] {verb} in {event.seconds:.1f}s"
+                )
         per_sig: dict[str, list[TestResult]] = defaultdict(list)
         for result in self.results.values():
             per_sig[result.sig or "framework (no SIG)"].append(result)
@@ -134,9 +138,7 @@ class ReportCollector:
             for r in results:
                 counts[r.outcome] += 1
             summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-            lines.append(
-                f"suite {sig}: wall {wall:.1f}s, test time {total:.1f}s ({summary})"
-            )
+            lines.append(f"suite {sig}: wall {wall:.1f}s, test time {total:.1f}s ({summary})")
         return lines
 
 
@@ -180,7 +182,9 @@ def _markdown(rows: list[dict[str, Any]], releases: list[str], generated: str) -
             cells.append(text)
         gates = ", ".join(row["gates"]) or "none"
         lines.append(
-            f"| {row['feature']} | {row['kep']} | {row['sig']} | {gates} | " + " | ".join(cells) + " |"
+            f"| {row['feature']} | {row['kep']} | {row['sig']} | {gates} | "
+            + " | ".join(cells)
+            + " |"
         )
     if notes:
         lines += ["", "## Skip reasons", ""] + notes

@@ -74,12 +74,18 @@ class Run:
         built = settings.built.get(release)
         catalog_release = settings.catalog.release(release)
         default_kind = (
-            str(cache_dir() / "bin" / f"kind-{catalog_release.kind}") if catalog_release.kind else None
+            str(cache_dir() / "bin" / f"kind-{catalog_release.kind}")
+            if catalog_release.kind
+            else None
         )
         kind_bin = preflight.find_binary(
             "kind", settings.kind_bin, (built.kind if built else None) or default_kind
         )
-        image = settings.node_image or (built.node_image if built else None) or catalog_release.node_image
+        image = (
+            settings.node_image
+            or (built.node_image if built else None)
+            or catalog_release.node_image
+        )
         if not image:
             raise EnvironmentProblem(
                 f"no node image known for Kubernetes {release}: pass --node-image or build one "
@@ -96,7 +102,12 @@ class Run:
         return shutil.which("kubectl") or "kubectl"
 
     def images(self, release: str) -> dict[str, str]:
+        """Image roles for a release: catalog defaults, what hack/build.sh built, --image-map."""
         images = dict(self.settings.images)
+        built = self.settings.built.get(release)
+        if built:
+            images.update(built.images)
+        images.update(self.settings.image_overrides)
         return images
 
     # -- kind mode --------------------------------------------------------------------------
@@ -106,7 +117,7 @@ class Run:
             driver = KindDriver(
                 self.tools,
                 self.identity.run_dir / "kind-configs",
-                images=sorted(set(self.settings.images.values())),
+                images=lambda release: sorted(set(self.images(release).values())),
                 log=self.log,
             )
             self._pool = ClusterPool(

@@ -26,7 +26,8 @@ class Settings:
     keep_namespaces: bool
     forced_profile: str | None
     extra_gates: dict[str, bool]
-    images: dict[str, str]
+    images: dict[str, str]  # the catalog's image map
+    image_overrides: dict[str, str]  # --image-map: wins over built and catalog images
     manifests_dir: Path
     artifacts_dir: Path
     report_dir: Path
@@ -55,7 +56,9 @@ def add_options(parser: Any) -> None:
     )
     group.addoption("--kind-bin", default=None, help="kind binary (default: built one, else PATH)")
     group.addoption(
-        "--kubectl-bin", default=None, help="kubectl binary (default: the release's built one, else PATH)"
+        "--kubectl-bin",
+        default=None,
+        help="kubectl binary (default: the release's built one, else PATH)",
     )
     group.addoption(
         "--node-image", default=None, help="kind node image, overriding the catalog's image map"
@@ -89,7 +92,9 @@ def add_options(parser: Any) -> None:
         help="YAML file mapping image roles (busybox, agnhost) to image names, e.g. a mirror",
     )
     group.addoption("--catalog", default=None, help="feature catalog file (default: packaged)")
-    group.addoption("--manifests-dir", default=None, help="manifests root (default: <rootdir>/manifests)")
+    group.addoption(
+        "--manifests-dir", default=None, help="manifests root (default: <rootdir>/manifests)"
+    )
     group.addoption(
         "--artifacts-dir",
         default=None,
@@ -128,11 +133,11 @@ def read_settings(config: Any) -> Settings:
             catalog.release(release)
     else:
         releases = _default_releases(catalog, built)
-    images = dict(catalog.images)
+    overrides: dict[str, str] = {}
     if opt("image_map"):
         path = Path(opt("image_map"))
         try:
-            images.update(yaml.safe_load(path.read_text()) or {})
+            overrides.update(yaml.safe_load(path.read_text()) or {})
         except (OSError, yaml.YAMLError) as exc:
             raise KconformanceError(f"--image-map {path}: {exc}") from None
     forced = opt("kc_profile")
@@ -149,7 +154,8 @@ def read_settings(config: Any) -> Settings:
         keep_namespaces=bool(opt("keep_namespaces")),
         forced_profile=forced,
         extra_gates=parse_gate_list(opt("kc_feature_gates") or ""),
-        images=images,
+        images=dict(catalog.images),
+        image_overrides=overrides,
         manifests_dir=Path(opt("manifests_dir")) if opt("manifests_dir") else root / "manifests",
         artifacts_dir=Path(opt("artifacts_dir")) if opt("artifacts_dir") else root / "artifacts",
         report_dir=Path(opt("report_dir")) if opt("report_dir") else root / "reports",

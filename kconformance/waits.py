@@ -150,7 +150,9 @@ def wait_for(
         if time.monotonic() >= deadline:
             break
     what = description or f"{kind} {name or label_selector or ''}".strip()
-    raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for {what}; last state: {_summary(view())}")
+    raise WaitTimeout(
+        f"timed out after {timeout:.0f}s waiting for {what}; last state: {_summary(view())}"
+    )
 
 
 def wait_deleted(

@@ -63,7 +63,9 @@ def test_vap_runtime_config_only_before_v1(catalog):
     assert vap.runtime_config_for("1.36") == {}
 
 
-@pytest.mark.parametrize(("text", "release"), [("1.28", "1.28"), ("v1.28.15", "1.28"), ("1.36", "1.36")])
+@pytest.mark.parametrize(
+    ("text", "release"), [("1.28", "1.28"), ("v1.28.15", "1.28"), ("1.36", "1.36")]
+)
 def test_normalize_release(text, release):
     assert normalize_release(text) == release
 
@@ -74,7 +76,9 @@ def test_normalize_release_refuses_garbage():
 
 
 def test_unknown_release_names_the_known_ones(catalog):
-    with pytest.raises(CatalogError, match=r"unknown Kubernetes release '1.99'.*1.28.*--k8s-version"):
+    with pytest.raises(
+        CatalogError, match=r"unknown Kubernetes release '1.99'.*1.28.*--k8s-version"
+    ):
         catalog.release("1.99")
 
 
@@ -83,14 +87,26 @@ def _minimal(**override):
         "releases": {"1.28": {"kubernetes": "v1.28.15"}},
         "profiles": {"baseline": {}},
         "gates": {"G": {"stages": {"1.28": "A"}}},
-        "features": {"F": {"kep": 1, "title": "t", "sig": "sig_apps", "gates": ["G"], "profile": "baseline"}},
+        "features": {
+            "F": {"kep": 1, "title": "t", "sig": "sig_apps", "gates": ["G"], "profile": "baseline"}
+        },
     }
     data.update(override)
     return data
 
 
 def test_parse_rejects_feature_with_unknown_gate():
-    data = _minimal(features={"F": {"kep": 1, "title": "t", "sig": "sig_apps", "gates": ["Nope"], "profile": "baseline"}})
+    data = _minimal(
+        features={
+            "F": {
+                "kep": 1,
+                "title": "t",
+                "sig": "sig_apps",
+                "gates": ["Nope"],
+                "profile": "baseline",
+            }
+        }
+    )
     with pytest.raises(CatalogError, match="gate 'Nope' is not defined"):
         parse_catalog(data)
 
@@ -101,6 +117,8 @@ def test_parse_rejects_bad_stage_code():
 
 
 def test_parse_rejects_unknown_sig():
-    data = _minimal(features={"F": {"kep": 1, "title": "t", "sig": "sig_x", "gates": [], "profile": "baseline"}})
+    data = _minimal(
+        features={"F": {"kep": 1, "title": "t", "sig": "sig_x", "gates": [], "profile": "baseline"}}
+    )
     with pytest.raises(CatalogError, match="sig 'sig_x'"):
         parse_catalog(data)

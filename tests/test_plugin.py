@@ -54,7 +54,16 @@ def project(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.Monke
     return pytester
 
 
-BASE = ["--k8s-version", "1.28", "--kind-bin", str(FAKES / "kind"), "--node-image", "kindest/node:v1.28.15", "-p", "no:cacheprovider"]
+BASE = [
+    "--k8s-version",
+    "1.28",
+    "--kind-bin",
+    str(FAKES / "kind"),
+    "--node-image",
+    "kindest/node:v1.28.15",
+    "-p",
+    "no:cacheprovider",
+]
 
 
 def kind_calls(pytester) -> list[list[str]]:
@@ -68,20 +77,34 @@ def verbs(pytester) -> list[str]:
 
 def test_markers_lists_every_sig(pytester: pytest.Pytester):
     result = pytester.runpytest_subprocess("--markers")
-    for sig in ("sig_node", "sig_apps", "sig_api_machinery", "sig_auth", "sig_network", "sig_storage", "sig_cli"):
+    for sig in (
+        "sig_node",
+        "sig_apps",
+        "sig_api_machinery",
+        "sig_auth",
+        "sig_network",
+        "sig_storage",
+        "sig_cli",
+    ):
         result.stdout.fnmatch_lines([f"@pytest.mark.{sig}:*"])
     result.stdout.fnmatch_lines(["@pytest.mark.feature(name, off=False):*"])
 
 
 def test_collect_only_selects_by_catalog_sig(project):
     result = project.runpytest_subprocess(*BASE, "--collect-only", "-q", "-m", "sig_apps")
-    result.stdout.fnmatch_lines(["*test_jobs.py::test_per_index[[]1.28[]]", "*test_jobs.py::test_index_label[[]1.28[]]"])
+    result.stdout.fnmatch_lines(
+        ["*test_jobs.py::test_per_index[[]1.28[]]", "*test_jobs.py::test_index_label[[]1.28[]]"]
+    )
     assert "test_pods" not in result.stdout.str()
     assert verbs(project) == []
 
 
 def test_unknown_feature_marker_fails_collection_in_one_line(project):
-    project.makepyfile(**{"suites/test_bad": "import pytest\n@pytest.mark.feature('NoSuchFeature')\ndef test_x(cluster): pass\n"})
+    project.makepyfile(
+        **{
+            "suites/test_bad": "import pytest\n@pytest.mark.feature('NoSuchFeature')\ndef test_x(cluster): pass\n"
+        }
+    )
     result = project.runpytest_subprocess(*BASE, "--collect-only")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown feature 'NoSuchFeature'*"])
@@ -89,10 +112,16 @@ def test_unknown_feature_marker_fails_collection_in_one_line(project):
 
 def test_removed_gate_is_refused_before_any_container(project):
     started = time.monotonic()
-    result = project.runpytest_subprocess(*BASE, "--feature-gates", "UserNamespacesStatelessPodsSupport=true", "-n", "2")
+    result = project.runpytest_subprocess(
+        *BASE, "--feature-gates", "UserNamespacesStatelessPodsSupport=true", "-n", "2"
+    )
     assert time.monotonic() - started < 15  # includes two interpreter start-ups
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*feature gate UserNamespacesStatelessPodsSupport was removed in 1.28*use UserNamespacesSupport instead*"])
+    result.stderr.fnmatch_lines(
+        [
+            "*feature gate UserNamespacesStatelessPodsSupport was removed in 1.28*use UserNamespacesSupport instead*"
+        ]
+    )
     assert verbs(project) == []
 
 
@@ -114,7 +143,9 @@ def test_missing_node_image_is_one_clear_line(project, monkeypatch):
     monkeypatch.setenv("FAKE_DOCKER_NO_IMAGE", "1")
     result = project.runpytest_subprocess(*BASE, "-m", "sig_apps")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*node image kindest/node:v1.28.15 is not in the local Docker*hack/build.sh*"])
+    result.stderr.fnmatch_lines(
+        ["*node image kindest/node:v1.28.15 is not in the local Docker*hack/build.sh*"]
+    )
 
 
 def test_two_workers_two_profiles_one_creation_each_one_deletion_each(project):
@@ -122,16 +153,24 @@ def test_two_workers_two_profiles_one_creation_each_one_deletion_each(project):
     result.assert_outcomes(passed=4, skipped=1)
     calls = verbs(project)
     assert sorted(calls) == ["create cluster"] * 2 + ["delete cluster"] * 2
-    created = sorted(c[c.index("--name") + 1] for c in kind_calls(project) if c[:2] == ["create", "cluster"])
-    deleted = sorted(c[c.index("--name") + 1] for c in kind_calls(project) if c[:2] == ["delete", "cluster"])
+    created = sorted(
+        c[c.index("--name") + 1] for c in kind_calls(project) if c[:2] == ["create", "cluster"]
+    )
+    deleted = sorted(
+        c[c.index("--name") + 1] for c in kind_calls(project) if c[:2] == ["delete", "cluster"]
+    )
     assert created == deleted
     assert {n.rsplit("-", 2)[0] for n in created} == {"kc-gates", "kc-swap"}
-    result.stdout.fnmatch_lines(["*cluster kc-gates-128-* ready in *s*", "*cluster kc-swap-128-* deleted in *s*"])
+    result.stdout.fnmatch_lines(
+        ["*cluster kc-gates-128-* ready in *s*", "*cluster kc-swap-128-* deleted in *s*"]
+    )
 
 
 def test_skip_reason_comes_from_the_catalog(project):
     result = project.runpytest_subprocess(*BASE, "-rs", "-k", "userns")
-    result.stdout.fnmatch_lines(["*SKIPPED*UserNamespacesSupport (KEP 127) on 1.28: needs containerd >= 2.0*"])
+    result.stdout.fnmatch_lines(
+        ["*SKIPPED*UserNamespacesSupport (KEP 127) on 1.28: needs containerd >= 2.0*"]
+    )
     assert verbs(project) == []
 
 

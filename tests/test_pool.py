@@ -98,8 +98,17 @@ def test_creation_interrupted_by_a_crash_is_discarded_and_redone(tmp_path, profi
     pool.run_dir.mkdir(parents=True, exist_ok=True)
     (pool.run_dir / f"{profile.key}.json").write_text(json.dumps({"name": name}))
     pool.registry.write(
-        ClusterRecord(name, profile.key, profile.hash, "r1", os.getpid(), 999999, False,
-                      str(pool.registry.kubeconfig(name)), "creating")
+        ClusterRecord(
+            name,
+            profile.key,
+            profile.hash,
+            "r1",
+            os.getpid(),
+            999999,
+            False,
+            str(pool.registry.kubeconfig(name)),
+            "creating",
+        )
     )
     (tmp_path / "kind" / "clusters" / name).touch()
     record = pool.acquire(profile)

@@ -1,0 +1,260 @@
+"""sig-apps: Job failure handling and indexing from the Kubernetes 1.28 release.
+
+Each test quotes the claim it checks. Jobs are waited on until their final condition, so the
+same assertions hold on 1.28 (alpha gates on) and on releases where the features are GA.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kconformance.testing import ApiRejection, Kube, assert_matches, has_condition
+from suites.sig_apps.jobs import INDEX_LABEL, final_condition, finished, job_pods, pods_per_index
+
+
+@pytest.mark.feature("JobBackoffLimitPerIndex")
+def test_backoff_limit_per_index_retries_each_failing_index_once(kube: Kube) -> None:
+    """ "Each index can fail up to backoffLimitPerIndex times, before being considered as failed."
+
+    With backoffLimitPerIndex 1, indexes 1 and 3 fail twice each (one retry), 0 and 2 complete,
+    and the Job ends Failed with reason FailedIndexes (the reason string of the 1.28 job
+    controller; exported as batchv1.JobReasonFailedIndexes from 1.29).
+    """
+    kube.apply(
+        "sig_apps/job-backoff-limit-per-index.yaml", name="per-index", completions=4, failing="1|3"
+    )
+    job = kube.wait_for("Job", finished, name="per-index", timeout=180)
+
+    assert_matches(final_condition(job), {"type": "Failed", "reason": "FailedIndexes"})
+    assert_matches(
+        job["status"],
+        {"failedIndexes": "1,3", "completedIndexes": "0,2", "failed": 4, "succeeded": 2},
+    )
+    assert pods_per_index(job_pods(kube, "per-index")) == {0: 1, 1: 2, 2: 1, 3: 2}
+
+
+@pytest.mark.feature("JobBackoffLimitPerIndex")
+def test_exceeding_max_failed_indexes_fails_the_job_early(kube: Kube) -> None:
+    """ "You can also set a limit on indexes failed with the maxFailedIndexes field" - exceeding it
+    fails the Job with reason MaxFailedIndexesExceeded and the controller terminates the pods
+    still running (here indexes 1-3, which would otherwise run forever)."""
+    kube.apply("sig_apps/job-max-failed-indexes.yaml")
+    job = kube.wait_for("Job", finished, name="max-failed-indexes", timeout=120)
+
+    assert_matches(final_condition(job), {"type": "Failed", "reason": "MaxFailedIndexesExceeded"})
+    assert_matches(job["status"], {"failedIndexes": "0", "failed": 1})
+    kube.wait_for(
+        "Pod",
+        lambda pods: all(p["status"].get("phase") in ("Succeeded", "Failed") for p in pods),
+        label_selector="job-name=max-failed-indexes",
+        timeout=60,
+        description="the remaining pods to be terminated",
+    )
+    job = kube.get("Job", "max-failed-indexes")
+    assert not job["status"].get("active")
+
+
+@pytest.mark.feature("JobBackoffLimitPerIndex")
+def test_article_example_fails_with_failed_indexes(kube: Kube) -> None:
+    """The article's Job (parallelism 10, completions 10, backoffLimitPerIndex 1, maxFailedIndexes
+    10): "each index can fail up to one time".
+
+    Where the article differs: "The moment 10 indexes fail, the whole Job gets marked as Failed"
+    - the limit is only *exceeded* past 10 failed indexes, which 10 completions can never reach.
+    The Job therefore runs every index to the end and fails with reason FailedIndexes, not
+    MaxFailedIndexesExceeded. Indexes 0-4 fail here; 5-9 succeed.
+    """
+    kube.apply("sig_apps/job-backoff-limit-per-index-article.yaml")
+    job = kube.wait_for("Job", finished, name="article-backoff-per-index", timeout=240)
+
+    assert_matches(final_condition(job), {"type": "Failed", "reason": "FailedIndexes"})
+    assert_matches(
+        job["status"],
+        {"failedIndexes": "0-4", "completedIndexes": "5-9", "failed": 10, "succeeded": 5},
+    )
+    per_index = pods_per_index(job_pods(kube, "article-backoff-per-index"))
+    assert per_index == {i: (2 if i < 5 else 1) for i in range(10)}
+
+
+@pytest.mark.feature("JobBackoffLimitPerIndex")
+def test_backoff_limit_per_index_requires_indexed_completion(kube: Kube) -> None:
+    """backoffLimitPerIndex is "only for Indexed Jobs": the API refuses it on a NonIndexed Job
+    with a field error on spec.backoffLimitPerIndex."""
+    with pytest.raises(ApiRejection) as rejected:
+        kube.apply("sig_apps/job-backoff-limit-per-index-nonindexed.yaml")
+    assert rejected.value.code == 422
+    assert "spec.backoffLimitPerIndex" in rejected.value.cause_fields()
+
+
+@pytest.mark.feature("JobPodFailurePolicy")
+def test_failjob_rule_fails_the_job_at_once(kube: Kube) -> None:
+    """ "if a job exits with error code 42 we know it's a bug and this job should fail instead of
+    being retried" - despite backoffLimit 6 no pod is retried, and the Job's Failed condition
+    has reason PodFailurePolicy."""
+    kube.apply("sig_apps/job-pod-failure-policy-failjob.yaml")
+    job = kube.wait_for("Job", finished, name="job-pod-failure-policy-failjob", timeout=120)
+
+    failed = final_condition(job)
+    assert_matches(failed, {"type": "Failed", "reason": "PodFailurePolicy"})
+    assert "exit code 42" in failed["message"] and "FailJob" in failed["message"]
+    assert len(job_pods(kube, "job-pod-failure-policy-failjob")) <= 2  # parallelism 2, no retry
+    assert not job["status"].get("succeeded")
+
+
+@pytest.mark.feature("JobPodFailurePolicy")
+def test_ignore_rule_does_not_count_an_evicted_pod(kube: Kube) -> None:
+    """ "We ignore (action: Ignore) the cases where pods fail due to external disruptions ... The
+    Pod will be retried without counting for the backoffLimit." With backoffLimit 0, a pod
+    evicted through the Eviction API is replaced and status.failed stays 0."""
+    kube.apply("sig_apps/job-pod-failure-policy-ignore.yaml")
+    name = "job-pod-failure-policy-ignore"
+    pods = kube.wait_for(
+        "Pod",
+        lambda ps: len(ps) == 1 and ps[0]["status"].get("phase") == "Running",
+        label_selector=f"job-name={name}",
+        timeout=90,
+    )
+    first = pods[0]["metadata"]["name"]
+    kube.cluster.core.create_namespaced_pod_eviction(
+        first, kube.namespace, {"metadata": {"name": first, "namespace": kube.namespace}}
+    )
+    kube.wait_for(
+        "Pod",
+        lambda ps: any(
+            p["metadata"]["name"] != first and p["status"].get("phase") == "Running" for p in ps
+        ),
+        label_selector=f"job-name={name}",
+        timeout=120,
+        description="a replacement pod to run",
+    )
+    job = kube.get("Job", name)
+    assert not job["status"].get("failed"), job["status"]
+    assert not has_condition(job, "Failed")
+
+
+@pytest.mark.feature("JobPodFailurePolicy")
+@pytest.mark.parametrize("exit_code", [3, 5], ids=["count-rule", "no-rule-matches"])
+def test_counted_failures_use_up_the_backoff_limit(kube: Kube, exit_code: int) -> None:
+    """A Count rule (exit code 3), like an exit code no rule matches (5), counts toward
+    backoffLimit: with backoffLimit 1 the second failure fails the Job, reason
+    BackoffLimitExceeded."""
+    name = f"count-{exit_code}"
+    kube.apply("sig_apps/job-pod-failure-policy-count.yaml", name=name, exit_code=exit_code)
+    job = kube.wait_for("Job", finished, name=name, timeout=120)
+
+    assert_matches(final_condition(job), {"type": "Failed", "reason": "BackoffLimitExceeded"})
+    assert job["status"]["failed"] == 2
+
+
+def _start(kube: Kube, policy: str) -> tuple[str, str]:
+    name = f"replace-{policy.lower()}"
+    kube.apply("sig_apps/job-pod-replacement-policy.yaml", name=name, policy=policy, grace=15)
+    pods = kube.wait_for(
+        "Pod",
+        lambda ps: len(ps) == 1 and ps[0]["status"].get("phase") == "Running",
+        label_selector=f"job-name={name}",
+        timeout=90,
+    )
+    first = pods[0]["metadata"]["name"]
+    kube.delete("Pod", first)
+    return name, first
+
+
+@pytest.mark.feature("JobPodReplacementPolicy")
+def test_replacement_policy_failed_waits_for_termination(kube: Kube) -> None:
+    """With podReplacementPolicy: Failed, a deleted pod that ignores SIGTERM is reported in
+    status.terminating and is not replaced until it is gone.
+
+    Where the article differs: it names the default "FailedOrTerminating"; the API's enum is
+    TerminatingOrFailed (batch/v1 PodReplacementPolicy).
+    """
+    name, first = _start(kube, "Failed")
+    job = kube.wait_for(
+        "Job",
+        lambda j: j and j["status"].get("terminating") == 1,
+        name=name,
+        timeout=30,
+        description="status.terminating to be 1",
+    )
+    assert not job["status"].get("active")
+
+    def early_replacement(pods: list[dict]) -> str | None:
+        names = {p["metadata"]["name"] for p in pods}
+        if first in names and len(names) > 1:
+            return "a replacement pod was created while the old one was still terminating"
+        return None
+
+    kube.wait_for(
+        "Pod",
+        lambda pods: (
+            [p["metadata"]["name"] for p in pods if p["metadata"]["name"] != first]
+            and first not in {p["metadata"]["name"] for p in pods}
+        ),
+        label_selector=f"job-name={name}",
+        fail=early_replacement,
+        timeout=60,
+        description="the old pod to go and a replacement to appear",
+    )
+    job = kube.wait_for(
+        "Job",
+        lambda j: j and j["status"].get("active") == 1 and not j["status"].get("terminating"),
+        name=name,
+        timeout=30,
+    )
+    assert job["status"].get("failed") == 1
+
+
+@pytest.mark.feature("JobPodReplacementPolicy")
+def test_replacement_policy_terminating_or_failed_replaces_at_once(kube: Kube) -> None:
+    """With TerminatingOrFailed (the default), the replacement is created while the deleted pod
+    is still terminating."""
+    name, first = _start(kube, "TerminatingOrFailed")
+    pods = kube.wait_for(
+        "Pod",
+        lambda ps: len(ps) == 2 and any(p["metadata"]["name"] == first for p in ps),
+        label_selector=f"job-name={name}",
+        timeout=30,
+        description="a replacement next to the terminating pod",
+    )
+    old = next(p for p in pods if p["metadata"]["name"] == first)
+    assert old["metadata"].get("deletionTimestamp"), "the old pod should still be terminating"
+
+
+@pytest.mark.feature("PodIndexLabel")
+def test_indexed_job_pods_carry_their_index_label(kube: Kube) -> None:
+    """ "For jobs: batch.kubernetes.io/job-completion-index" - as a label equal to the index."""
+    kube.apply("sig_apps/indexed-job.yaml")
+    pods = kube.wait_for(
+        "Pod", lambda ps: len(ps) == 3, label_selector="job-name=indexed", timeout=60
+    )
+    for pod in pods:
+        annotation = pod["metadata"]["annotations"][INDEX_LABEL]
+        assert pod["metadata"]["labels"].get(INDEX_LABEL) == annotation
+    assert sorted(p["metadata"]["labels"][INDEX_LABEL] for p in pods) == ["0", "1", "2"]
+
+
+@pytest.mark.feature("PodIndexLabel")
+def test_statefulset_pods_carry_their_ordinal_label(kube: Kube) -> None:
+    """ "For stateful sets: apps.kubernetes.io/pod-index" - equal to the pod's ordinal."""
+    kube.apply("sig_apps/statefulset.yaml")
+    pods = kube.wait_for("Pod", lambda ps: len(ps) == 2, label_selector="app=web", timeout=60)
+    labels = {
+        p["metadata"]["name"]: p["metadata"]["labels"].get("apps.kubernetes.io/pod-index")
+        for p in pods
+    }
+    assert labels == {"web-0": "0", "web-1": "1"}
+
+
+@pytest.mark.feature("SidecarContainers")
+def test_job_with_sidecar_completes_when_main_container_exits(kube: Kube) -> None:
+    """ "The sidecar container will be terminated once all regular containers have completed.
+    This ensures that sidecar containers do not prevent jobs from completing." The pod reaches
+    Succeeded with the sidecar terminated, and the Job is Complete."""
+    kube.apply("sig_apps/job-with-sidecar.yaml")
+    job = kube.wait_for("Job", finished, name="with-sidecar", timeout=120)
+    assert_matches(final_condition(job), {"type": "Complete"})
+    (pod,) = job_pods(kube, "with-sidecar")
+    assert pod["status"]["phase"] == "Succeeded"
+    (sidecar,) = pod["status"]["initContainerStatuses"]
+    assert sidecar["name"] == "log-shipper"
+    assert "terminated" in sidecar["state"] and sidecar["state"]["terminated"]

@@ -1,0 +1,62 @@
+"""Reading pod and node state the sig-node tests compare."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from kconformance.testing import Kube
+
+
+def status_of(pod: dict[str, Any], container: str) -> dict[str, Any]:
+    statuses = (pod["status"].get("initContainerStatuses") or []) + (
+        pod["status"].get("containerStatuses") or []
+    )
+    for status in statuses:
+        if status["name"] == container:
+            return status
+    raise AssertionError(f"no status for container {container} in pod {pod['metadata']['name']}")
+
+
+def timestamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def started_at(pod: dict[str, Any], container: str) -> datetime:
+    state = status_of(pod, container)["state"]
+    inner = state.get("running") or state.get("terminated")
+    assert inner, f"{container} never started: {state}"
+    return timestamp(inner["startedAt"])
+
+
+def finished_at(pod: dict[str, Any], container: str) -> datetime:
+    terminated = status_of(pod, container)["state"].get("terminated")
+    assert terminated, f"{container} has not terminated: {status_of(pod, container)['state']}"
+    return timestamp(terminated["finishedAt"])
+
+
+def running(pod: dict[str, Any] | None, *containers: str) -> bool:
+    if not pod or pod["status"].get("phase") != "Running":
+        return False
+    return all(status_of_or_none(pod, c, "running") for c in containers)
+
+
+def status_of_or_none(pod: dict[str, Any], container: str, state: str) -> bool:
+    try:
+        return bool(status_of(pod, container)["state"].get(state))
+    except AssertionError:
+        return False
+
+
+def phase_in(*phases: str):
+    return lambda pod: bool(pod) and pod["status"].get("phase") in phases
+
+
+def kubelet_config(kube: Kube, node: str) -> dict[str, Any]:
+    """The running kubelet's configuration, from /configz through the API server's node proxy."""
+    return json.loads(kube.cluster.raw_get(f"/api/v1/nodes/{node}/proxy/configz"))["kubeletconfig"]
+
+
+def a_node(kube: Kube) -> str:
+    return kube.cluster.core.list_node().items[0].metadata.name

@@ -1,0 +1,49 @@
+"""Rendered kind configs: checked in, derived from the catalog, safe for every kind release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from kconformance.__main__ import rendered_configs
+from kconformance.catalog import default_catalog
+from kconformance.kindconfig import kind_config
+from kconformance.profiles import resolve_profile
+
+CONFIGS = Path(__file__).parent.parent / "kind-configs"
+
+
+def test_checked_in_configs_match_the_catalog():
+    rendered = rendered_configs()
+    on_disk = {p.name: p.read_text() for p in CONFIGS.glob("*.yaml")}
+    drifted = sorted(n for n in rendered if on_disk.get(n) != rendered[n])
+    stale = sorted(set(on_disk) - set(rendered))
+    assert not drifted and not stale, (
+        f"kind-configs/ drifted from the catalog (changed: {drifted}, stale: {stale}); "
+        "run: python -m kconformance render-configs"
+    )
+
+
+def test_patches_never_pin_a_kubeadm_api_version():
+    for text in rendered_configs().values():
+        for patch in yaml.safe_load(text.split("\n", 3)[3]).get("kubeadmConfigPatches", []):
+            assert "apiVersion" not in yaml.safe_load(patch)
+
+
+def test_node_port_range_goes_through_an_apiserver_patch():
+    profile = resolve_profile(default_catalog(), "nodeport", "1.28")
+    patches = [yaml.safe_load(p) for p in kind_config(profile)["kubeadmConfigPatches"]]
+    cluster = next(p for p in patches if p["kind"] == "ClusterConfiguration")
+    assert cluster["apiServer"]["extraArgs"]["service-node-port-range"] == "30000-30099"
+
+
+def test_fail_cgroup_v1_only_where_the_kubelet_knows_it():
+    catalog = default_catalog()
+    assert "failCgroupV1" not in resolve_profile(catalog, "gates", "1.28").kubelet
+    assert resolve_profile(catalog, "gates", "1.36").kubelet["failCgroupV1"] is False
+
+
+def test_two_node_profile_has_a_worker():
+    profile = resolve_profile(default_catalog(), "two-node", "1.28")
+    assert [n["role"] for n in kind_config(profile)["nodes"]] == ["control-plane", "worker"]

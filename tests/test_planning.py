@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+
+from kconformance.catalog import default_catalog
+from kconformance.errors import CatalogError
+from kconformance.planning import plan_test
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return default_catalog()
+
+
+def test_feature_runs_on_its_profile(catalog):
+    plan = plan_test(catalog, "1.28", "SidecarContainers")
+    assert plan.profile.name == "gates" and plan.skip is None
+
+
+def test_unavailable_feature_skips_with_catalog_reason(catalog):
+    plan = plan_test(catalog, "1.28", "UserNamespacesSupport")
+    assert plan.skip.startswith("UserNamespacesSupport (KEP 127) on 1.28: needs containerd >= 2.0")
+    assert plan_test(catalog, "1.36", "UserNamespacesSupport").skip is None
+
+
+def test_off_test_runs_on_baseline_where_the_gate_is_off(catalog):
+    plan = plan_test(catalog, "1.28", "CRDValidationRatcheting", off=True)
+    assert plan.profile.name == "baseline" and plan.skip is None
+
+
+def test_off_test_skips_where_the_gate_is_locked(catalog):
+    plan = plan_test(catalog, "1.36", "CRDValidationRatcheting", off=True)
+    assert "cannot be off in Kubernetes 1.36" in plan.skip
+
+
+def test_forced_profile_runs_even_when_feature_is_off(catalog):
+    plan = plan_test(catalog, "1.28", "JobBackoffLimitPerIndex", forced_profile="baseline")
+    assert plan.profile.name == "baseline" and plan.skip is None and plan.forced
+
+
+def test_unknown_feature(catalog):
+    with pytest.raises(CatalogError, match="unknown feature 'Nope'"):
+        plan_test(catalog, "1.28", "Nope")
