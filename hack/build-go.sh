@@ -398,9 +398,21 @@ build_cni_plugins() {
   mset cni_plugins "{\"version\": $(jstr "$v"), \"dir\": $(jstr "$dir"), \"plugins\": [\"bridge\", \"host-local\", \"loopback\", \"portmap\", \"ptp\"]}"
 }
 
+# remove temp outputs left by earlier runs that died (their pid is gone)
+clean_stale_tmp() {
+  local t pid
+  for t in "$CACHE"/tools/.tmp.* "$CACHE"/bin/.tmp.* "$CACHE"/k8s/*/.tmp.* "$CACHE"/k8s/*/bin/.tmp.*; do
+    [[ -e "$t" ]] || continue
+    pid="$(sed -n 's/.*\.\([0-9][0-9]*\)\.[0-9][0-9]*\(\.old\)\{0,1\}$/\1/p' <<<"$t")"
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && continue
+    rm -rf "$t"
+  done
+}
+
 main() {
   [[ $# -eq 1 ]] || die "usage: $0 RELEASE   (e.g. 1.28)"
   release_vars "$1"
+  clean_stale_tmp
   local t0; t0=$(date +%s)
   mset release "$(jstr "$RELEASE")"
   mset complete false

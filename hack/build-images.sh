@@ -45,6 +45,14 @@ hash_paths() {
     fi
   done | sha
 }
+# retag ID TAG: point TAG at ID and remove the image TAG pointed at before, if now unused
+retag() {
+  local old; old="$(docker image inspect -f '{{.Id}}' "$2" 2>/dev/null || true)"
+  docker tag "$1" "$2"
+  if [[ -n "$old" && "$old" != "$(docker image inspect -f '{{.Id}}' "$2")" ]]; then
+    docker rmi "$old" >/dev/null 2>&1 || true
+  fi
+}
 image_inputs() { docker image inspect -f '{{index .Config.Labels "kconformance.inputs"}}' "$1" 2>/dev/null || true; }
 image_current() { [[ "$(image_inputs "$1")" == "$2" ]]; }
 image_size() { docker image inspect -f '{{.Size}}' "$1" | awk '{printf "%.1fMB", $1/1000000}'; }
@@ -54,7 +62,7 @@ docker_build() {
   local tag="$1" inputs="$2" ctx="$3" iidf; shift 3
   iidf="$(mktemp)"
   docker build --iidfile "$iidf" --label "kconformance.inputs=$inputs" "$@" "$ctx"
-  docker tag "$(cat "$iidf")" "$tag"
+  retag "$(cat "$iidf")" "$tag"
   rm -f "$iidf"
 }
 
@@ -62,14 +70,14 @@ docker_build() {
 import_tar() {
   local tag="$1" inputs="$2" src="$3" id; shift 3
   id="$(docker import --change "LABEL kconformance.inputs=$inputs" "$@" "$src")"
-  docker tag "$id" "$tag"
+  retag "$id" "$tag"
 }
 
 # import_dir TAG INPUTS DIR [--change ...]: a one-layer image of DIR
 import_dir() {
   local tag="$1" inputs="$2" dir="$3" id; shift 3
   id="$(tar --numeric-owner -C "$dir" -c . | docker import --change "LABEL kconformance.inputs=$inputs" "$@" -)"
-  docker tag "$id" "$tag"
+  retag "$id" "$tag"
 }
 
 # ------------------------------------------------------- root filesystems
@@ -172,13 +180,14 @@ load_go_manifest() {
 }
 
 load_go_manifest_full() {
-  [[ "$(jq -r .complete "$GO_MANIFEST")" == true ]] || die "$GO_MANIFEST is not complete"
+  GO_COMPLETE="$(jq -r .complete "$GO_MANIFEST")"
   K8S_VERSION="$(gj .kubernetes_version)"
   K8S_BIN="$(gj .k8s_bin)"
   ETCD_TAG="$(gj .etcd.version)"; ETCD_DIR="$(gj .etcd.dir)"
   COREDNS_TAG="$(gj .coredns.version)"; COREDNS_BIN="$(gj .coredns.coredns)"
   PAUSE_TAG="$(gj .pause.version)"; PAUSE_BIN="$(gj .pause.pause)"
-  AGNHOST_VERSION="$(gj .agnhost.version)"; AGNHOST_BIN="$(gj .agnhost.path)"
+  AGNHOST_VERSION="$(jq -r '.agnhost.version // empty' "$GO_MANIFEST")"
+  AGNHOST_BIN="$(jq -r '.agnhost.path // empty' "$GO_MANIFEST")"
   KINDNETD_BIN="$(jq -r '.kindnetd.path // empty' "$GO_MANIFEST")"
   LPP_BIN="$(jq -r '.local_path_provisioner.path // empty' "$GO_MANIFEST")"
   LPP_VERSION="$(jq -r '.local_path_provisioner.version // empty' "$GO_MANIFEST")"
@@ -220,7 +229,7 @@ G
   chown -R 65532:65532 "$root/home/nonroot"
 }
 
-# static_image TAG NAME "ENTRYPOINT-json|" "USER|" SRC:DEST ...
+# static_image TAG NAME "ENTRYPOINT [...]"|"CMD [...]"|"" "USER|" SRC:DEST ...
 static_image() {
   local tag="$1" name="$2" entry="$3" user="$4" ctx inputs s changes=(); shift 4
   ctx="$WORK/ctx-$name"; rm -rf "$ctx"; mkdir -p "$ctx"
@@ -232,7 +241,7 @@ static_image() {
   inputs="$( { echo "static-v1 $entry $user"; hash_paths "$ctx"; } | sha)"
   if image_current "$tag" "$inputs"; then skip_step "image-$name" "$tag"; return; fi
   changes=(--change 'ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin')
-  [[ -n "$entry" ]] && changes+=(--change "ENTRYPOINT $entry")
+  [[ -n "$entry" ]] && changes+=(--change "$entry")
   [[ -n "$user" ]] && changes+=(--change "USER $user")
   xstep "image-$name" import_dir "$tag" "$inputs" "$ctx" "${changes[@]}"
 }
@@ -246,6 +255,8 @@ dockerfile_image() {
   for s in "$@"; do
     mkdir -p "$ctx/$(dirname "${s#*:}")"
     cp -L "${s%%:*}" "$ctx/${s#*:}"
+    # executables keep 0755 (set here: a RUN chmod would copy them into a 2nd layer)
+    if [[ -x "${s%%:*}" ]]; then chmod 0755 "$ctx/${s#*:}"; else chmod 0644 "$ctx/${s#*:}"; fi
   done
   inputs="$( { echo "$base"; hash_paths "$ctx"; } | sha)"
   if image_current "$tag" "$inputs"; then skip_step "image-$name" "$tag"; return; fi
@@ -257,10 +268,10 @@ build_components() {
   static_image "$IMG_APISERVER" kube-apiserver "" "" "$kb/kube-apiserver:/usr/local/bin/kube-apiserver"
   static_image "$IMG_CM" kube-controller-manager "" "" "$kb/kube-controller-manager:/usr/local/bin/kube-controller-manager"
   static_image "$IMG_SCHED" kube-scheduler "" "" "$kb/kube-scheduler:/usr/local/bin/kube-scheduler"
-  static_image "$IMG_ETCD" etcd '["/usr/local/bin/etcd"]' "" \
+  static_image "$IMG_ETCD" etcd 'CMD ["/usr/local/bin/etcd"]' "" \
     "$ETCD_DIR/etcd:/usr/local/bin/etcd" "$ETCD_DIR/etcdctl:/usr/local/bin/etcdctl"
-  static_image "$IMG_COREDNS" coredns '["/coredns"]' "" "$COREDNS_BIN:/coredns"
-  static_image "$IMG_PAUSE" pause '["/pause"]' "65535:65535" "$PAUSE_BIN:/pause"
+  static_image "$IMG_COREDNS" coredns 'ENTRYPOINT ["/coredns"]' "" "$COREDNS_BIN:/coredns"
+  static_image "$IMG_PAUSE" pause 'ENTRYPOINT ["/pause"]' "65535:65535" "$PAUSE_BIN:/pause"
   dockerfile_image "$IMG_PROXY" kube-proxy "$ROOTFS_IMAGE_proxy" "$kb/kube-proxy:kube-proxy" \
     "$IMAGES_DIR/iptables-wrapper:iptables-wrapper"
   if [[ -n "$KINDNETD_BIN" ]]; then
@@ -268,7 +279,7 @@ build_components() {
       "$IMAGES_DIR/iptables-wrapper:iptables-wrapper"
   fi
   if [[ -n "$LPP_BIN" ]]; then
-    static_image "$IMG_LPP" local-path-provisioner '["/usr/local/bin/local-path-provisioner"]' "" \
+    static_image "$IMG_LPP" local-path-provisioner 'ENTRYPOINT ["/usr/local/bin/local-path-provisioner"]' "" \
       "$LPP_BIN:/usr/local/bin/local-path-provisioner"
   fi
 }
@@ -354,8 +365,15 @@ main() {
   ensure_rootfs proxy
   ensure_rootfs agnhost
   if [[ "$what" == all || "$what" == components ]]; then build_components; fi
-  if [[ "$what" == all || "$what" == test ]]; then build_test_images; fi
-  write_images_json
+  if [[ "$what" == all || "$what" == test ]]; then
+    [[ -n "$AGNHOST_BIN" ]] || die "no agnhost in $GO_MANIFEST yet"
+    build_test_images
+  fi
+  if [[ "$GO_COMPLETE" == true && "$what" == all ]]; then
+    write_images_json
+  else
+    log "not writing $RELEASE-images.json: target $what, go manifest complete=$GO_COMPLETE"
+  fi
 }
 
 export -f $(compgen -A function)

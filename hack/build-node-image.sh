@@ -107,7 +107,9 @@ build_node() {
     --change 'ENV HTTP_PROXY="" HTTPS_PROXY="" NO_PROXY=""' \
     --change "LABEL kconformance.inputs=$inputs" \
     "$cid")"
+  local old; old="$(docker image inspect -f '{{.Id}}' "$NODE_IMAGE" 2>/dev/null || true)"
   docker tag "$id" "$NODE_IMAGE"
+  if [[ -n "$old" && "$old" != "$id" ]]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
   docker image inspect -f '{{.Size}}' "$NODE_IMAGE"
 }
 

@@ -1,0 +1,152 @@
+"""sig-api-machinery: ValidatingAdmissionPolicy (KEP-3488), the article's policy and binding.
+
+"you can define a policy that would fail if a request tries to create an object with more than
+5 replicas ... And then use it on a binding, so Kubernetes denies request that doesn't pass this
+rule." The article writes admissionregistration.k8s.io/v1alpha1; 1.28 serves v1beta1 (with the
+ValidatingAdmissionPolicy gate and runtime-config) and 1.30+ serves v1 by default.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kconformance.testing import ApiRejection, Kube
+from suites.sig_api_machinery.apis import (
+    expect_rejection,
+    served_versions,
+    serves_kind,
+    until_in_effect,
+)
+
+GROUP = "admissionregistration.k8s.io"
+
+
+def _version(kube: Kube) -> str:
+    for version in served_versions(kube, GROUP):
+        if serves_kind(kube, GROUP, version, "ValidatingAdmissionPolicy"):
+            return version
+    pytest.fail(
+        "this cluster serves no ValidatingAdmissionPolicy version although the feature is on"
+    )
+
+
+def _prefix(kube: Kube) -> str:
+    return f"{kube.namespace}-"
+
+
+def _label(kube: Kube, namespace: str, labels: dict[str, str]) -> None:
+    kube.cluster.core.patch_namespace(namespace, {"metadata": {"labels": labels}})
+
+
+def _deploy(kube: Kube, name: str, replicas: int, namespace: str | None = None):
+    objs = kube.render("sig_api_machinery/deployment.yaml", name=name, replicas=replicas)
+    if namespace:
+        objs[0]["metadata"]["namespace"] = namespace
+    return kube.apply_objects(objs)
+
+
+def _policy(kube: Kube, actions: list[str], version: str | None = None) -> None:
+    kube.apply(
+        "sig_api_machinery/vap-policy.yaml",
+        version=version or _version(kube),
+        prefix=_prefix(kube),
+        actions=json.dumps(actions),
+    )
+
+
+def _wait_denying(kube: Kube) -> ApiRejection:
+    probe = kube.render("sig_api_machinery/deployment.yaml", name="probe", replicas=6)
+    return until_in_effect(lambda: expect_rejection(lambda: kube.apply_objects(probe)))
+
+
+def _enforced(kube: Kube, actions: list[str], version: str | None = None) -> None:
+    _label(
+        kube, kube.namespace, {"environment": "test", "kconformance.io/policy-test": _prefix(kube)}
+    )
+    _policy(kube, actions, version)
+
+
+@pytest.mark.feature("ValidatingAdmissionPolicy")
+def test_policy_denies_six_replicas_in_a_labelled_namespace(kube: Kube) -> None:
+    """In a namespace labelled environment: test, 6 replicas are denied with the policy's
+    failed expression, 5 are admitted; in an unlabelled namespace 6 are admitted."""
+    _enforced(kube, ["Deny"])
+    denied = _wait_denying(kube)
+    assert denied.code == 422
+    assert f"ValidatingAdmissionPolicy '{_prefix(kube)}demo-policy.example.com'" in denied.message
+    assert "failed expression: object.spec.replicas <= 5" in denied.message
+
+    _deploy(kube, "five", 5)
+    other = f"{kube.namespace}-unlabelled"
+    kube.apply("sig_api_machinery/namespace.yaml", name=other, labels="{}")
+    (created,) = _deploy(kube, "six", 6, namespace=other)
+    assert created["spec"]["replicas"] == 6
+
+
+@pytest.mark.feature("ValidatingAdmissionPolicy")
+def test_article_v1alpha1_manifest_where_served(kube: Kube) -> None:
+    """The article's manifests use v1alpha1: accepted and enforced where that version is served
+    (1.28 with runtime-config admissionregistration.k8s.io/v1alpha1)."""
+    if not serves_kind(kube, GROUP, "v1alpha1", "ValidatingAdmissionPolicy"):
+        pytest.skip(
+            f"{GROUP}/v1alpha1 ValidatingAdmissionPolicy is not served by Kubernetes {kube.release}"
+        )
+    _enforced(kube, ["Deny"], version="v1alpha1")
+    assert "object.spec.replicas <= 5" in _wait_denying(kube).message
+
+
+@pytest.mark.feature("ValidatingAdmissionPolicy")
+def test_warn_action_admits_with_a_warning(kube: Kube) -> None:
+    """validationActions: [Warn] admits the request and returns the failure as a warning."""
+    _enforced(kube, ["Warn"])
+    manifest = kube.manifests.path("sig_api_machinery/deployment.yaml").read_text()
+    text = (
+        manifest.replace("{{name}}", "warned")
+        .replace("{{replicas}}", "6")
+        .replace("{{image.busybox}}", kube.image("busybox"))
+    )
+
+    def warned() -> str:
+        out = kube.kubectl("apply", "-n", kube.namespace, "-f", "-", input_text=text).stdout
+        if "Warning" not in out:
+            kube.delete("Deployment", "warned")
+            from suites.sig_api_machinery.apis import NotYet
+
+            raise NotYet(out)
+        return out
+
+    out = until_in_effect(warned)
+    assert (
+        f"Validation failed for ValidatingAdmissionPolicy '{_prefix(kube)}demo-policy.example.com'"
+        in out
+    )
+    assert "object.spec.replicas <= 5" in out
+    assert kube.get("Deployment", "warned")["spec"]["replicas"] == 6
+
+
+@pytest.mark.feature("ValidatingAdmissionPolicy")
+def test_audit_action_admits(kube: Kube) -> None:
+    """validationActions: [Audit] admits the request; the failure goes to the audit log as the
+    annotation validation.policy.admission.k8s.io/validation_failure. kind clusters write no
+    audit log, so what is checked is that Audit alone never denies."""
+    _enforced(kube, ["Audit", "Warn"])
+    # Warn makes the policy's activation observable; Audit must not add a denial to it.
+    (created,) = until_in_effect(lambda: _deploy(kube, "audited", 6))
+    assert created["spec"]["replicas"] == 6
+
+
+@pytest.mark.feature("ValidatingAdmissionPolicy")
+def test_param_referencing_policy_reads_its_limit(kube: Kube) -> None:
+    """A policy with paramKind ConfigMap and a binding paramRef: the limit (3) comes from the
+    ConfigMap, and the messageExpression quotes it."""
+    _label(kube, kube.namespace, {"kconformance.io/policy-test": _prefix(kube)})
+    kube.apply(
+        "sig_api_machinery/vap-param-policy.yaml", version=_version(kube), prefix=_prefix(kube)
+    )
+    probe = kube.render("sig_api_machinery/deployment.yaml", name="probe", replicas=4)
+    denied = until_in_effect(lambda: expect_rejection(lambda: kube.apply_objects(probe)))
+    assert "replicas must be at most 3" in denied.message
+    (created,) = _deploy(kube, "three", 3)
+    assert created["spec"]["replicas"] == 3
