@@ -68,7 +68,7 @@ pick_toolchain() {
 
 # modavail MOD@VER: true if the module proxy serves it; else the go error in $MODERR
 modavail() {
-  MODERR="$(cd "$WORK" && GOFLAGS=-mod=mod go mod download -json "$1" 2>&1 | jq -r '.Error // empty' 2>&1)" || true
+  MODERR="$(cd "$WORK" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "$1" 2>&1 | jq -r '.Error // empty' 2>&1)" || true
   [[ -z "$MODERR" ]]
 }
 jstr() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
@@ -76,7 +76,7 @@ jstr() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
 # go mod download -json MOD@VER and print the field FIELD (Dir, GoMod, Info...)
 moddl() {
   local modver="$1" field="$2" out
-  out="$(cd "$WORK" && GOFLAGS=-mod=mod go mod download -json "$modver")" || { echo "$out" >&2; return 1; }
+  out="$(cd "$WORK" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go mod download -json "$modver")" || { echo "$out" >&2; return 1; }
   jq -er ".$field" <<<"$out"
 }
 

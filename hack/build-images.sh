@@ -369,10 +369,9 @@ main() {
     [[ -n "$AGNHOST_BIN" ]] || die "no agnhost in $GO_MANIFEST yet"
     build_test_images
   fi
-  if [[ "$GO_COMPLETE" == true && "$what" == all ]]; then
+  if [[ "$what" == all ]]; then
+    [[ "$GO_COMPLETE" == true ]] || log "warning: $GO_MANIFEST is not complete (build-go.sh still running?)"
     write_images_json
-  else
-    log "not writing $RELEASE-images.json: target $what, go manifest complete=$GO_COMPLETE"
   fi
 }
 

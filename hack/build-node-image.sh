@@ -31,6 +31,10 @@ load() {
   K8S_BIN="$(jq -er .k8s_bin "$GO_MANIFEST")"
   CRICTL="$(jq -er .crictl "$GO_MANIFEST")"
   KIND_MODDIR="$(jq -er .kind_module_dir "$GO_MANIFEST")"
+  # CNI plugins built from source at kind's version, if build-go.sh made them
+  # (else the base image's links to Debian's containernetworking-plugins stay)
+  CNI_PLUGINS_DIR="$(jq -r '.cni_plugins.dir // empty' "$GO_MANIFEST")"
+  CNI_PLUGINS="$(jq -r '.cni_plugins.plugins // [] | join(" ")' "$GO_MANIFEST")"
   BASE_IMAGE="$(jq -er .base "$IMAGES_JSON")"
   PAUSE_IMAGE="$(jq -er .pause "$IMAGES_JSON")"
   PRELOAD="$(jq -r '.kubeadm[], .cni[], .storage[], .test[]' "$IMAGES_JSON" | tr '\n' ' ')"
@@ -41,8 +45,10 @@ load() {
 
 stage_files() {  # $1 = dir: everything that goes into the node besides images
   local d="$1" nm="$KIND_MODDIR/pkg/build/nodeimage"
-  rm -rf "$d"; mkdir -p "$d/bin" "$d/manifests" "$d/cni"
+  rm -rf "$d"; mkdir -p "$d/bin" "$d/manifests" "$d/cni" "$d/cni-bin"
   cp -L "$K8S_BIN/kubeadm" "$K8S_BIN/kubelet" "$K8S_BIN/kubectl" "$CRICTL" "$d/bin/"
+  local p
+  for p in $CNI_PLUGINS; do cp -L "$CNI_PLUGINS_DIR/$p" "$d/cni-bin/$p"; chmod 0755 "$d/cni-bin/$p"; done
   printf '%s' "$K8S_VERSION" >"$d/version"
   if [[ "$CNI" == kindnetd ]]; then
     python3 "$IMAGES_DIR/extract-kind-manifest.py" "$nm/const_cni.go" defaultCNIManifest >"$d/manifests/default-cni.yaml"
@@ -84,6 +90,12 @@ build_node() {
   docker exec "$cid" mkdir -p /kind/manifests /etc/cni/net.d
   docker cp "$STAGE/manifests/." "$cid:/kind/manifests/"
   if [[ -n "$(ls "$STAGE/cni")" ]]; then docker cp "$STAGE/cni/." "$cid:/etc/cni/net.d/"; fi
+  if [[ -n "$(ls "$STAGE/cni-bin")" ]]; then
+    docker exec "$cid" bash -c 'cd /opt/cni/bin && rm -f '"$CNI_PLUGINS"
+    docker cp "$STAGE/cni-bin/." "$cid:/opt/cni/bin/"
+    docker exec "$cid" chown -R root:root /opt/cni/bin
+  fi
+  docker exec "$cid" ls -l /opt/cni/bin
   docker exec "$cid" chmod -R a+rX /kind /etc/cni/net.d
   docker exec "$cid" sed -i "s#^\(\s*sandbox_image\s*=\s*\).*#\1\"$PAUSE_IMAGE\"#" /etc/containerd/config.toml
   docker exec "$cid" grep -q "sandbox_image = \"$PAUSE_IMAGE\"" /etc/containerd/config.toml

@@ -1,0 +1,107 @@
+"""sig-network: NodePort static sub-range (KEP-3668), kube-proxy health (KEP-3836), terminating
+endpoints (KEP-1669)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kconformance.testing import Kube
+from suites.sig_network.nodeports import parse_range, static_band_size
+
+
+def _node_port(kube: Kube, name: str, port: int | None = None) -> int:
+    (svc,) = kube.apply(
+        "sig_network/nodeport-service.yaml",
+        name=name,
+        node_port=f"nodePort: {port}" if port else "",
+    )
+    return int(svc["spec"]["ports"][0]["nodePort"])
+
+
+@pytest.mark.feature("ServiceNodePortStaticSubrange")
+def test_dynamic_node_ports_avoid_the_static_band_until_it_is_all_that_is_left(
+    kube: Kube, catalog
+) -> None:
+    """With service-node-port-range 30000-30099 (100 ports) the static band is
+    min(max(16, 100/32), 128) = 16 ports, 30000-30015. An explicit port in the band is
+    granted; every dynamic allocation lands above the band while it has free ports; once the
+    upper band is full, dynamic allocation falls back into the lower band."""
+    low, high = parse_range(kube.cluster.profile.apiserver_args[0][1])
+    band = static_band_size(high - low + 1)
+    assert (low, high, band) == (30000, 30099, 16)
+    band_end = low + band  # first port above the band
+
+    assert _node_port(kube, "explicit", 30005) == 30005
+    upper = [_node_port(kube, f"dyn-{i}") for i in range(high - band_end + 1)]
+    assert all(port >= band_end for port in upper), sorted(upper)
+    assert sorted(upper) == list(range(band_end, high + 1))
+
+    fallback = _node_port(kube, "fallback")
+    assert low <= fallback < band_end and fallback != 30005
+
+
+@pytest.mark.feature("KubeProxyDrainingTerminatingNodes")
+def test_kube_proxy_answers_livez_and_healthz(kube: Kube) -> None:
+    """kube-proxy's health server (port 10256) answers /livez and /healthz from the node."""
+    kube.apply("sig_network/kube-proxy-health.yaml", name="health")
+    kube.wait_for(
+        "Pod",
+        lambda p: p and p["status"].get("phase") in ("Succeeded", "Failed"),
+        name="health",
+        timeout=90,
+    )
+    out = kube.cluster.core.read_namespaced_pod_log("health", kube.namespace)
+    lines = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    assert lines["livez"].startswith("200"), out
+    assert lines["healthz"].startswith("200"), out
+    assert "lastUpdated" in lines["livez"]
+
+
+@pytest.mark.feature("ProxyTerminatingEndpoints")
+def test_terminating_but_serving_endpoint_still_gets_traffic(kube: Kube) -> None:
+    """When a Service's only endpoint is terminating but still serving, kube-proxy keeps sending
+    traffic to it. Its EndpointSlice entry shows ready: false, serving: true, terminating: true.
+
+    The pod's readiness must keep passing while it terminates: "serving" is the readiness of a
+    terminating pod, and "ready" is false for every terminating endpoint.
+    """
+    kube.apply("sig_network/terminating-endpoint.yaml")
+    kube.wait_for(
+        "Pod",
+        lambda p: (
+            bool(p)
+            and any(
+                c["type"] == "Ready" and c["status"] == "True"
+                for c in p["status"].get("conditions") or []
+            )
+        ),
+        name="backend",
+        timeout=90,
+    )
+    kube.delete("Pod", "backend")
+    slices = kube.wait_for(
+        "EndpointSlice",
+        lambda items: any(
+            e.get("conditions", {}).get("terminating")
+            for s in items
+            for e in s.get("endpoints") or []
+        ),
+        label_selector="kubernetes.io/service-name=backend",
+        timeout=30,
+    )
+    (endpoint,) = [e for s in slices for e in s.get("endpoints") or []]
+    assert endpoint["conditions"] == {"ready": False, "serving": True, "terminating": True}
+
+    kube.apply("sig_network/client.yaml", name="client", url="http://backend/hostname")
+    client = kube.wait_for(
+        "Pod",
+        lambda p: p and p["status"].get("phase") in ("Succeeded", "Failed"),
+        name="client",
+        timeout=60,
+    )
+    out = kube.cluster.core.read_namespaced_pod_log("client", kube.namespace)
+    assert client["status"]["phase"] == "Succeeded", out
+    assert "answer=backend" in out
+    assert kube.get("Pod", "backend")["metadata"].get("deletionTimestamp"), (
+        "backend finished terminating too early"
+    )

@@ -1,0 +1,82 @@
+"""sig-storage: PV lastPhaseTransitionTime (KEP-3762), retroactive default StorageClass
+(KEP-3333)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from kconformance.testing import Kube
+
+DEFAULT = "storageclass.kubernetes.io/is-default-class"
+
+
+def _phase(phase: str):
+    return lambda pv: bool(pv) and pv.get("status", {}).get("phase") == phase
+
+
+@pytest.mark.feature("PersistentVolumeLastPhaseTransitionTime")
+def test_pv_records_each_phase_transition(kube: Kube) -> None:
+    """status.lastPhaseTransitionTime is set when the PV becomes Available, and again at Bound
+    and at Released (Retain). The field has one-second precision, so each value is at least
+    the previous one."""
+    name, klass = f"{kube.namespace}-pv", f"{kube.namespace}-manual"
+    kube.apply("sig_storage/pv.yaml", name=name, **{"class": klass})
+    available = kube.wait_for("PersistentVolume", _phase("Available"), name=name, timeout=60)
+    t_available = available["status"]["lastPhaseTransitionTime"]
+
+    kube.apply("sig_storage/pvc.yaml", name="claim", class_line=f"storageClassName: {klass}")
+    bound = kube.wait_for("PersistentVolume", _phase("Bound"), name=name, timeout=90)
+    t_bound = bound["status"]["lastPhaseTransitionTime"]
+    assert t_bound >= t_available
+
+    kube.delete("PersistentVolumeClaim", "claim")
+    released = kube.wait_for("PersistentVolume", _phase("Released"), name=name, timeout=90)
+    t_released = released["status"]["lastPhaseTransitionTime"]
+    assert t_released >= t_bound
+    assert len({t_available, t_bound, t_released}) >= 2 or t_available == t_released
+
+
+@pytest.fixture
+def no_default_storage_class(kube: Kube) -> Iterator[list[str]]:
+    """Take the default annotation off every StorageClass for the test, and put it back."""
+    api = kube.cluster.resource("StorageClass", "storage.k8s.io/v1")
+    defaults = [
+        sc.metadata.name
+        for sc in api.get().items
+        if (sc.metadata.annotations or {}).get(DEFAULT) == "true"
+    ]
+    for name in defaults:
+        api.patch(
+            name=name,
+            body={"metadata": {"annotations": {DEFAULT: "false"}}},
+            content_type="application/merge-patch+json",
+        )
+    yield defaults
+    for name in defaults:
+        api.patch(
+            name=name,
+            body={"metadata": {"annotations": {DEFAULT: "true"}}},
+            content_type="application/merge-patch+json",
+        )
+
+
+@pytest.mark.feature("RetroactiveDefaultStorageClass")
+def test_claim_without_class_gets_the_default_created_later(
+    kube: Kube, no_default_storage_class
+) -> None:
+    """A PVC created while no default StorageClass exists keeps storageClassName unset (not "");
+    when a default StorageClass appears, the PV controller sets the claim's class to it."""
+    (claim,) = kube.apply("sig_storage/pvc.yaml", name="late-class", class_line="")
+    assert claim["spec"].get("storageClassName") is None
+
+    klass = f"{kube.namespace}-default"
+    kube.apply("sig_storage/default-storageclass.yaml", name=klass)
+    updated = kube.wait_for(
+        "PersistentVolumeClaim",
+        lambda c: bool(c) and c["spec"].get("storageClassName") == klass,
+        name="late-class",
+        timeout=120,
+    )
+    assert updated["spec"]["storageClassName"] == klass
