@@ -30,8 +30,9 @@ release_vars() {
       K8S_VERSION=v1.28.15 STAGING_VERSION=v0.28.15 GO_TOOLCHAIN=go1.22.12
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.28.0 ;;
     1.36)
-      # v1.36.6 is not served by the module proxy here (403); v1.36.5 is.
-      K8S_VERSION=v1.36.5 STAGING_VERSION=v0.36.5 GO_TOOLCHAIN=local
+      # newest that the module proxy serves *and* sum.golang.org verifies:
+      # v1.36.6 -> 403 from the proxy, v1.36.5 -> sumdb lookup 404.
+      K8S_VERSION=v1.36.3 STAGING_VERSION=v0.36.3 GO_TOOLCHAIN=local
       KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.36.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     *) die "unknown release '$1' (known: 1.28 1.36)" ;;
@@ -112,7 +113,8 @@ k8s_wrapper() {
       echo "// here they are replaced with their published $STAGING_VERSION versions."
       echo "module kconformance.local/k8s-$RELEASE"
       echo
-      echo "go 1.20"
+      # same go/godebug lines as kubernetes' go.mod: they set the GODEBUG defaults of the binaries
+      grep -E '^(go|godebug) ' "$kgomod"
       echo
       echo "require k8s.io/kubernetes $K8S_VERSION"
       echo

@@ -75,6 +75,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "profile(name): run on this catalog profile instead of the feature's own"
     )
+    config.addinivalue_line(
+        "markers", "smoke: checks that a profile's gates and settings reached its cluster"
+    )
     try:
         settings = read_settings(config)
         if not _is_worker(config):

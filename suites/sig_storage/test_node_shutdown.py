@@ -1,0 +1,63 @@
+"""sig-storage: non-graceful node shutdown (KEP-2268), on a two-node kind cluster."""
+
+from __future__ import annotations
+
+import pytest
+
+from kconformance.process import run
+from kconformance.testing import Kube
+
+TAINT = {"key": "node.kubernetes.io/out-of-service", "value": "nodeshutdown", "effect": "NoExecute"}
+
+
+@pytest.mark.feature("NodeOutOfServiceVolumeDetach")
+def test_out_of_service_taint_moves_statefulset_pod_off_a_dead_node(kube: Kube) -> None:
+    """Stop the worker's container (a node that shut down without draining), mark it
+    node.kubernetes.io/out-of-service=nodeshutdown:NoExecute, and the StatefulSet pod stuck
+    on it is force-deleted and recreated on the other node."""
+    core = kube.cluster.core
+    worker = next(
+        n.metadata.name for n in core.list_node().items if "control-plane" not in n.metadata.name
+    )
+    kube.apply("sig_storage/statefulset-on-worker.yaml")
+    pod = kube.wait_for(
+        "Pod",
+        lambda p: bool(p) and p["status"].get("phase") == "Running",
+        name="web-0",
+        timeout=120,
+    )
+    assert pod["spec"]["nodeName"] == worker
+    old_uid = pod["metadata"]["uid"]
+
+    run(["docker", "stop", "-t", "0", worker], timeout=120)
+    try:
+        kube.wait_for(
+            "Node",
+            lambda n: bool(n) and _ready_dict(n) != "True",
+            name=worker,
+            timeout=180,
+            description=f"node {worker} to stop being Ready",
+        )
+        core.patch_node(worker, {"spec": {"taints": [TAINT]}})
+        moved = kube.wait_for(
+            "Pod",
+            lambda p: (
+                bool(p)
+                and p["metadata"]["uid"] != old_uid
+                and p["status"].get("phase") == "Running"
+            ),
+            name="web-0",
+            timeout=180,
+            description="web-0 to be recreated and run on the other node",
+        )
+        assert moved["spec"]["nodeName"] != worker
+    finally:
+        core.patch_node(worker, {"spec": {"taints": []}})
+        run(["docker", "start", worker], timeout=120)
+
+
+def _ready_dict(node: dict) -> str:
+    return next(
+        (c["status"] for c in node["status"].get("conditions") or [] if c["type"] == "Ready"),
+        "Unknown",
+    )
