@@ -346,6 +346,7 @@ build_kindnetd() {
   if [[ -z "$v" ]]; then
     # resolve the nested module at the kind tag's commit
     if ! modver="$(cd "$WORK" && GOFLAGS=-mod=mod go list -m -json "sigs.k8s.io/kind/images/kindnetd@$commit" 2>"$logf" | jq -er .Version)"; then
+      echo "[timing] kindnetd-$KIND_VERSION 0s (skipped: not fetchable from the module proxy)"
       mset kindnetd null
       mset kindnetd_reason "$(jstr "kind's images/kindnetd is a nested Go module (own go.mod), so it is not in the sigs.k8s.io/kind@$KIND_VERSION zip; fetching it by the tag's commit failed: go list -m sigs.k8s.io/kind/images/kindnetd@$commit: $(tr '\n' ' ' <"$logf")")"
       return 0
@@ -375,7 +376,7 @@ build_kindnetd() {
 CNI_PLUGINS=(plugins/main/bridge plugins/main/ptp plugins/main/loopback plugins/ipam/host-local plugins/meta/portmap)
 build_cni_plugins() {
   local v dir wrapper tmp tc p pkgs=()
-  v="$(sed -n 's/^ARG CNI_PLUGINS_VERSION="\(v[0-9.]*\)".*/\1/p' "$KIND_MODDIR/images/base/Dockerfile" | head -1)"
+  v="$(kind_base_arg CNI_PLUGINS_VERSION)"
   [[ -n "$v" ]] || { mset cni_plugins null; return 0; }
   dir="$CACHE/tools/cni-plugins-$v"
   if have_output "$dir/bridge" "$dir/host-local" "$dir/loopback" "$dir/portmap" "$dir/ptp"; then
@@ -411,6 +412,63 @@ clean_stale_tmp() {
   done
 }
 
+# version from kind's images/base/Dockerfile (ARG NAME="vX.Y.Z")
+kind_base_arg() {
+  sed -n 's/^ARG '"$1"'="\(v[0-9.]*\)".*/\1/p' "$KIND_MODDIR/images/base/Dockerfile" | head -1
+}
+
+# containerd v2 (cmd/containerd, containerd-shim-runc-v2, ctr), static, CGO off, with the
+# build tags kind's base image uses.
+build_containerd() {
+  local v="$CONTAINERD_VERSION" dir wrapper tmp tc commit mod ld pkgs=() c
+  [[ "$v" == auto ]] && v="$(kind_base_arg CONTAINERD_VERSION)"
+  [[ -n "$v" ]] || die "cannot find containerd version in kind's base Dockerfile"
+  mod=github.com/containerd/containerd/v2
+  [[ "$v" == v1.* ]] && mod=github.com/containerd/containerd
+  dir="$CACHE/tools/containerd-$v"
+  if have_output "$dir/containerd" "$dir/containerd-shim-runc-v2" "$dir/ctr"; then
+    skip_step "containerd-$v" "$dir"
+  else
+    wrapper="$(make_wrapper "containerd-$v" "$mod" "$v")"
+    tc="$(pick_toolchain "$(moddl "$mod@$v" GoMod)")"
+    commit="$(jq -r '.Origin.Hash // empty' "$(moddl "$mod@$v" Info)")"
+    ld="-s -w -X $mod/version.Version=$v -X $mod/version.Revision=${commit:-$v} -X $mod/version.Package=github.com/containerd/containerd"
+    for c in containerd containerd-shim-runc-v2 ctr; do pkgs+=("$mod/cmd/$c"); done
+    tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
+    ( export GOTOOLCHAIN="$tc"
+      step "containerd-$v" -- build_in "$wrapper" "$tmp" "$ld" \
+        -tags "no_aufs no_zfs no_btrfs no_devmapper urfave_cli_no_docs" "${pkgs[@]}" )
+    "$tmp/containerd" --version
+    commit_output "$tmp" "$dir"
+  fi
+  mset containerd "{\"version\": $(jstr "$v"), \"dir\": $(jstr "$dir"), \"binaries\": [\"containerd\", \"containerd-shim-runc-v2\", \"ctr\"]}"
+}
+
+# runc: needs cgo + libseccomp (Debian libseccomp-dev); linked statically.
+build_runc() {
+  local v="$RUNC_VERSION" dir wrapper tmp tc commit ld
+  [[ "$v" == auto ]] && v="$(kind_base_arg RUNC_VERSION)"
+  [[ -n "$v" ]] || die "cannot find runc version in kind's base Dockerfile"
+  dir="$CACHE/tools/runc-$v"
+  if have_output "$dir/runc"; then
+    skip_step "runc-$v" "$dir"
+  else
+    if [[ ! -e /usr/include/seccomp.h ]]; then
+      step "apt-libseccomp-dev" -- bash -c 'export DEBIAN_FRONTEND=noninteractive; apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends libseccomp-dev pkg-config || { apt-get -o DPkg::Lock::Timeout=600 update && apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends libseccomp-dev pkg-config; }'
+    fi
+    wrapper="$(make_wrapper "runc-$v" github.com/opencontainers/runc "$v")"
+    tc="$(pick_toolchain "$(moddl "github.com/opencontainers/runc@$v" GoMod)")"
+    commit="$(jq -r '.Origin.Hash // empty' "$(moddl "github.com/opencontainers/runc@$v" Info)")"
+    ld="-s -w -X main.version=${v#v} -X main.gitCommit=${commit:-unknown} -extldflags -static"
+    tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
+    ( export GOTOOLCHAIN="$tc" CGO_ENABLED=1
+      step "runc-$v" -- bash -c 'cd "$1" && go version && go build -trimpath -buildmode=default -tags "seccomp urfave_cli_no_docs netgo osusergo" -ldflags "$2" -o "$3/runc" github.com/opencontainers/runc && "$3/runc" --version && file "$3/runc" | grep -q "statically linked"' \
+        _ "$wrapper" "$ld" "$tmp" )
+    commit_output "$tmp" "$dir"
+  fi
+  mset runc "{\"version\": $(jstr "$v"), \"dir\": $(jstr "$dir"), \"runc\": $(jstr "$dir/runc")}"
+}
+
 main() {
   [[ $# -eq 1 ]] || die "usage: $0 RELEASE   (e.g. 1.28)"
   release_vars "$1"
@@ -426,6 +484,8 @@ main() {
   build_pause
   build_crictl
   build_cni_plugins
+  if [[ -n "$CONTAINERD_VERSION" ]]; then build_containerd; fi
+  if [[ -n "$RUNC_VERSION" ]]; then build_runc; fi
   build_agnhost
   build_lpp
   build_kindnetd

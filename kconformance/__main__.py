@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     render_cmd = sub.add_parser("render-configs", help="write kind-configs/ from the catalog")
     render_cmd.add_argument("--dir", default="kind-configs")
     render_cmd.add_argument("--check", action="store_true", help="fail if files differ")
+    sub.add_parser("clusters", help="list the clusters this tool created on this machine")
+    delete_cmd = sub.add_parser("delete-kept", help="delete clusters kept by --keep-clusters")
+    delete_cmd.add_argument("--kind-bin", default=None)
     validate_cmd = sub.add_parser("validate", help="validate a profile with extra gates")
     validate_cmd.add_argument("--k8s-version", required=True)
     validate_cmd.add_argument("--profile", default="gates")
@@ -43,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "render-configs":
             return _render(Path(args.dir), args.check)
+        if args.command == "clusters":
+            return _list_clusters()
+        if args.command == "delete-kept":
+            return _delete_kept(args.kind_bin)
         catalog = default_catalog()
         from kconformance.catalog import normalize_release
 
@@ -58,6 +65,45 @@ def main(argv: list[str] | None = None) -> int:
     except KconformanceError as exc:
         print(f"kconformance: {exc}", file=sys.stderr)
         return 2
+
+
+def _registry():
+    from kconformance.artifacts import cache_dir
+    from kconformance.pool import Registry
+
+    return Registry(cache_dir() / "clusters")
+
+
+def _list_clusters() -> int:
+    from kconformance.pool import pid_alive
+
+    for record in _registry().records():
+        owner = "running" if pid_alive(record.owner_pid) else "owner gone"
+        kept = "kept" if record.keep else "not kept"
+        print(f"{record.name}\t{record.profile_key}\t{record.state}\t{kept}\t{owner}")
+    return 0
+
+
+def _delete_kept(kind_bin: str | None) -> int:
+    from kconformance.kind import KindCLI
+    from kconformance.pool import pid_alive
+    from kconformance.preflight import find_binary
+
+    registry = _registry()
+    kept = [r for r in registry.records() if r.keep and not pid_alive(r.owner_pid)]
+    if not kept:
+        return 0
+    import glob
+
+    built = sorted(glob.glob(str(registry.root.parent / "bin" / "kind-*")))
+    kind = KindCLI(find_binary("kind", kind_bin, built[-1] if built else None))
+    existing = set(kind.clusters())
+    for record in kept:
+        if record.name in existing:
+            kind.delete(record.name)
+        registry.remove(record.name)
+        print(f"deleted {record.name}")
+    return 0
 
 
 def _render(folder: Path, check: bool) -> int:
