@@ -28,15 +28,18 @@ release_vars() {
   case "$1" in
     1.28)
       K8S_VERSION=v1.28.15 STAGING_VERSION=v0.28.15 GO_TOOLCHAIN=go1.22.12
+      K8S_TAGS=selinux,notest   # = kubernetes' hack/lib/golang.sh (non-debug)
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.28.0 ;;
     1.36)
       # newest that the module proxy serves *and* sum.golang.org verifies:
       # v1.36.6 -> 403 from the proxy, v1.36.5 -> sumdb lookup 404.
       K8S_VERSION=v1.36.3 STAGING_VERSION=v0.36.3 GO_TOOLCHAIN=local
+      K8S_TAGS=selinux,notest,grpcnotrace
       KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.36.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     *) die "unknown release '$1' (known: 1.28 1.36)" ;;
   esac
+  export K8S_TAGS
   RELEASE="$1"
   CACHE="$KC_CACHE"
   MANIFEST="$CACHE/releases/$RELEASE-go.json"
@@ -163,10 +166,10 @@ build_k8s() {
      "$K8S_BIN/kube-apiserver" "$K8S_BIN/kube-controller-manager" "$K8S_BIN/kube-scheduler"; then
     skip_step "k8s-$K8S_VERSION-build" "$K8S_BIN"
   else
-    step "k8s-$K8S_VERSION-deps" -- bash -c 'cd "$1" && shift && go version && go list -tags selinux,notest -deps "$@" >/dev/null' _ "$wrapper" "${pkgs[@]}"
+    step "k8s-$K8S_VERSION-deps" -- bash -c 'cd "$1" && shift && go version && go list -tags "$K8S_TAGS" -deps "$@" >/dev/null' _ "$wrapper" "${pkgs[@]}"
     ldflags="$(k8s_ldflags)"
     tmp="$(tmp_for "$K8S_BIN")"; mkdir -p "$tmp"
-    step "k8s-$K8S_VERSION-build" -- build_in "$wrapper" "$tmp" "$ldflags" -tags selinux,notest "${pkgs[@]}"
+    step "k8s-$K8S_VERSION-build" -- build_in "$wrapper" "$tmp" "$ldflags" -tags "$K8S_TAGS" "${pkgs[@]}"
     step "k8s-$K8S_VERSION-verify" -- verify_k8s "$tmp"
     commit_output "$tmp" "$K8S_BIN"
   fi

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from kconformance.client import Cluster
 from kconformance.errors import ManifestError
@@ -107,7 +109,7 @@ def apply_object(
     """Server-side apply one object (field manager kconformance) and return what the server holds."""
     check_identity(obj, source)
     try:
-        resource = cluster.resource(obj["kind"], obj["apiVersion"])
+        resource = _served(cluster, obj["kind"], obj["apiVersion"])
     except Exception as exc:
         raise ManifestError(
             f"{source}: the cluster does not serve {obj['apiVersion']} {obj['kind']} ({exc})"
@@ -132,6 +134,17 @@ def apply_object(
     except ApiException as exc:
         raise ApiRejection(source, obj, exc) from None
     return dict(result.to_dict())
+
+
+@retry(
+    retry=retry_if_exception_type(ResourceNotFoundError),
+    wait=wait_fixed(0.5),
+    stop=stop_after_delay(15),
+    reraise=True,
+)
+def _served(cluster: Cluster, kind: str, api_version: str) -> Any:
+    """Look a kind up; a CRD's kind reaches discovery a moment after it is Established."""
+    return cluster.resource(kind, api_version)
 
 
 def is_cluster_scoped(cluster: Cluster, obj: Mapping[str, Any]) -> bool:
