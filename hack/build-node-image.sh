@@ -59,9 +59,9 @@ stage_files() {  # $1 = dir: everything that goes into the node besides images
   if [[ "$STORAGE" == local-path ]]; then
     python3 "$IMAGES_DIR/extract-kind-manifest.py" "$nm/const_storage.go" defaultStorageManifest >"$d/manifests/default-storage.yaml"
   else
-    # kind applies this file unconditionally: keep it a harmless no-op
-    printf '%s\n' '# kconformance: no storage provisioner was built' 'apiVersion: v1' 'kind: List' 'items: []' \
-      >"$d/manifests/default-storage.yaml"
+    # kind applies this file unconditionally (and `kubectl apply` refuses an empty
+    # one): a ConfigMap that only records that there is no default StorageClass
+    cp "$IMAGES_DIR/storage-none/default-storage.yaml" "$d/manifests/default-storage.yaml"
   fi
 }
 
@@ -99,6 +99,14 @@ build_node() {
   docker exec "$cid" chmod -R a+rX /kind /etc/cni/net.d
   docker exec "$cid" sed -i "s#^\(\s*sandbox_image\s*=\s*\).*#\1\"$PAUSE_IMAGE\"#" /etc/containerd/config.toml
   docker exec "$cid" grep -q "sandbox_image = \"$PAUSE_IMAGE\"" /etc/containerd/config.toml
+  # This VM's capability bounding set lacks CAP_SYS_RESOURCE, so the node container
+  # has no CAP_SYS_RESOURCE and runc cannot lower oom_score_adj below containerd's
+  # own (pod sandboxes get -998: "runc create failed: unable to start container
+  # process: can't get final child's PID from pipe: EOF"). With
+  # restrict_oom_score_adj containerd clamps to its own value instead (a no-op where
+  # containerd does run at OOMScoreAdjust=-999).
+  docker exec "$cid" sed -i 's/^\(\s*restrict_oom_score_adj\s*=\s*\).*/\1true/' /etc/containerd/config.toml
+  docker exec "$cid" grep -q "restrict_oom_score_adj = true" /etc/containerd/config.toml
   docker exec "$cid" kubeadm version -o short
   # preload images (kind: imageimporter.go)
   docker exec "$cid" bash -c 'nohup containerd >/tmp/containerd.log 2>&1 &'

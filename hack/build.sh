@@ -47,9 +47,9 @@ main() {
   RELEASE="$1"
   local t0; t0=$(date +%s)
   step setup-docker -- "$HACK_DIR/setup-docker.sh"
-  phase build-go "$HACK_DIR/build-go.sh" "$RELEASE"
-  phase images "$HACK_DIR/build-images.sh" "$RELEASE" all
-  phase node-image "$HACK_DIR/build-node-image.sh" "$RELEASE"
+  phase build-go-total "$HACK_DIR/build-go.sh" "$RELEASE"
+  phase images-total "$HACK_DIR/build-images.sh" "$RELEASE" all
+  phase node-image-total "$HACK_DIR/build-node-image.sh" "$RELEASE"
   write_release_json   # (errexit applies: not run under step/phase)
   echo "[timing] total $(( $(date +%s) - t0 ))s"
 }

@@ -15,7 +15,11 @@ mkdir -p "$CACHE/logs" "$CACHE/docker"
 log() { echo "[setup-docker] $*" >&2; }
 
 if docker info >/dev/null 2>&1; then
-  log "docker already answers; nothing to do"
+  rt="$(docker info -f '{{.DefaultRuntime}}' 2>/dev/null || true)"
+  log "docker already answers (default runtime: $rt); nothing to do"
+  if [[ "$rt" != kc-runc ]] && ! grep -q '^CapBnd:\s*000001ffffffffff' /proc/self/status; then
+    log "warning: the bounding set lacks capabilities and dockerd was not started by this script: --privileged may fail"
+  fi
   exit 0
 fi
 

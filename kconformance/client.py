@@ -15,6 +15,7 @@ from typing import Any
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 
 from kconformance import process
@@ -59,12 +60,43 @@ class Cluster:
     def server_version(self) -> str:
         return str(k8s.VersionApi(self.api).get_code().git_version)
 
-    def raw_get(self, path: str) -> str:
+    def raw_get(self, path: str, query: list[tuple[str, str]] | None = None) -> str:
         """GET an arbitrary API path (/metrics, /api/v1/nodes/x/proxy/configz) as text."""
-        response = self.api.call_api(
-            path, "GET", auth_settings=["BearerToken"], _preload_content=False
-        )[0]
-        return response.data.decode()
+        response = self.raw_stream(path, query)
+        try:
+            return response.read().decode()
+        finally:
+            response.release_conn()
+
+    def raw_stream(
+        self, path: str, query: list[tuple[str, str]] | None = None, timeout: float = 60
+    ) -> Any:
+        """GET a path and return the open urllib3 response (for watch streams).
+
+        Raises:
+            ApiException: when the server answers with a non-2xx status.
+        """
+        api = self.api
+        if hasattr(api, "param_serialize"):  # kubernetes >= 32 (openapi-generator 7 layout)
+            method, url, headers, _body, _ = api.param_serialize(
+                "GET", path, query_params=query or [], auth_settings=["BearerToken"]
+            )
+            response = api.call_api(method, url, header_params=headers, _request_timeout=timeout)
+            raw = response.response
+        else:  # older clients
+            raw = api.call_api(
+                path,
+                "GET",
+                query_params=query or [],
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=timeout,
+            )[0]
+        if not 200 <= raw.status <= 299:
+            error = ApiException(status=raw.status, reason=raw.reason)
+            error.body = raw.data
+            raise error
+        return raw
 
     def kubectl(
         self,

@@ -207,7 +207,8 @@ def _plan_items(config: pytest.Config, items: list[pytest.Item]) -> None:
             raise pytest.UsageError(str(exc)) from None
         item.stash[PLAN] = plan
         item.user_properties += [("release", release), ("profile", plan.profile.name)]
-        item.add_marker(pytest.mark.xdist_group(plan.profile.key))
+        if config.pluginmanager.hasplugin("xdist"):
+            item.add_marker(pytest.mark.xdist_group(plan.profile.key))
         if plan.skip:
             item.add_marker(pytest.mark.skip(reason=plan.skip))
 

@@ -14,20 +14,17 @@ from kconformance.testing import Kube
 
 def _stream(kube: Kube, path: str) -> list[dict]:
     """Read a watch until the initial-events-end bookmark (or the server closes it)."""
-    response = kube.cluster.api.call_api(
+    response = kube.cluster.raw_stream(
         path,
-        "GET",
-        query_params=[
+        [
             ("watch", "true"),
             ("sendInitialEvents", "true"),
             ("resourceVersionMatch", "NotOlderThan"),
             ("allowWatchBookmarks", "true"),
             ("timeoutSeconds", "20"),
         ],
-        auth_settings=["BearerToken"],
-        _preload_content=False,
-        _request_timeout=30,
-    )[0]
+        timeout=30,
+    )
     events = []
     for line in _lines(response):
         event = json.loads(line)
