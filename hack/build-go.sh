@@ -266,35 +266,51 @@ build_kind() {
   mset kind_module_dir "$(jstr "$moddir")"
 }
 
-# crictl: sigs.k8s.io/cri-tools if the proxy serves it; otherwise hack/go/crictl-mini,
-# a small CRI client implementing the crictl subset kubeadm + kind use.
+# crictl: sigs.k8s.io/cri-tools $CRICTL_VERSION if the module proxy serves it; else the
+# version kind's base image uses (kind v0.25.0: v1.30.0); else hack/go/crictl-mini, a
+# small CRI client implementing the crictl subset kubeadm + kind use.
 build_crictl() {
-  local dir="$CACHE/tools/crictl-$CRICTL_VERSION" wrapper tmp impl reason=""
-  impl="$(cat "$dir/IMPL" 2>/dev/null || true)"
-  if have_output "$dir/crictl"; then
-    skip_step "crictl-$CRICTL_VERSION" "$dir"
+  local want="$CRICTL_VERSION" kv v dir="" tmp wrapper impl note=""
+  kv="$(kind_base_arg CRICTL_VERSION)"
+  # 1. already built?
+  for v in "$want" "$kv"; do
+    [[ -n "$v" ]] && have_output "$CACHE/tools/crictl-$v/crictl" && { dir="$CACHE/tools/crictl-$v"; break; }
+  done
+  [[ -z "$dir" ]] && have_output "$CACHE/tools/crictl-mini-$want/crictl" && { v="$want"; dir="$CACHE/tools/crictl-mini-$want"; }
+  if [[ -n "$dir" ]]; then
+    skip_step "crictl-$v" "$dir"
   else
-    tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
-    if modavail "sigs.k8s.io/cri-tools@$CRICTL_VERSION"; then
-      impl="sigs.k8s.io/cri-tools@$CRICTL_VERSION"
-      wrapper="$(make_wrapper "crictl-$CRICTL_VERSION" sigs.k8s.io/cri-tools "$CRICTL_VERSION")"
-      step "crictl-$CRICTL_VERSION" -- build_in "$wrapper" "$tmp" \
-        "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" sigs.k8s.io/cri-tools/cmd/crictl
+    # 2. pick a source
+    if modavail "sigs.k8s.io/cri-tools@$want"; then
+      v="$want"
     else
-      reason="sigs.k8s.io/cri-tools@$CRICTL_VERSION not on module proxy: $MODERR"
-      log "$reason -> building hack/go/crictl-mini"
-      impl="kconformance crictl-mini (hack/go/crictl-mini)"
-      step "crictl-mini-$CRICTL_VERSION" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "-s -w -X main.Version=$2-kconformance-mini" -o "$3/crictl" . && "$3/crictl" --version' _ \
-        "$HACK_DIR/go/crictl-mini" "$CRICTL_VERSION" "$tmp"
+      note="sigs.k8s.io/cri-tools@$want not on module proxy: $MODERR"
+      if [[ -n "$kv" && "$kv" != "$want" ]] && modavail "sigs.k8s.io/cri-tools@$kv"; then
+        v="$kv"; note="$note; built $kv (crictl of kind $KIND_VERSION's base image) instead"
+      else
+        v=""; note="$note; sigs.k8s.io/cri-tools@${kv:-?} not either; built hack/go/crictl-mini instead"
+      fi
     fi
-    printf '%s\n' "$impl" >"$tmp/IMPL"
-    [[ -z "$reason" ]] || printf '%s\n' "$reason" >"$tmp/REASON"
+    if [[ -n "$v" ]]; then
+      dir="$CACHE/tools/crictl-$v"; tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
+      wrapper="$(make_wrapper "crictl-$v" sigs.k8s.io/cri-tools "$v")"
+      ( export GOTOOLCHAIN="$(pick_toolchain "$(moddl "sigs.k8s.io/cri-tools@$v" GoMod)")"
+        step "crictl-$v" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "$2" -o "$3/crictl" sigs.k8s.io/cri-tools/cmd/crictl && "$3/crictl" --version' \
+          _ "$wrapper" "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$v" "$tmp" )
+      printf '%s\n' "sigs.k8s.io/cri-tools@$v" >"$tmp/IMPL"
+    else
+      v="$want"; dir="$CACHE/tools/crictl-mini-$want"; tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
+      step "crictl-mini-$want" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "-s -w -X main.Version=$2-kconformance-mini" -o "$3/crictl" . && "$3/crictl" --version' _ \
+        "$HACK_DIR/go/crictl-mini" "$want" "$tmp"
+      printf '%s\n' "kconformance crictl-mini (hack/go/crictl-mini)" >"$tmp/IMPL"
+    fi
+    [[ -z "$note" ]] || printf '%s\n' "$note" >"$tmp/NOTE"
     commit_output "$tmp" "$dir"
   fi
   mset crictl "$(jstr "$dir/crictl")"
-  mset crictl_version "$(jstr "$CRICTL_VERSION")"
-  mset crictl_impl "$(jstr "$impl")"
-  mset crictl_note "$(jstr "$(cat "$dir/REASON" 2>/dev/null || true)")"
+  mset crictl_version "$(jstr "$v")"
+  mset crictl_impl "$(jstr "$(cat "$dir/IMPL" 2>/dev/null || true)")"
+  mset crictl_note "$(jstr "$(cat "$dir/NOTE" 2>/dev/null || true)")"
 }
 
 # local-path-provisioner version kind builds its image from (images/local-path-provisioner/Makefile)
@@ -462,7 +478,7 @@ build_runc() {
     wrapper="$(make_wrapper "runc-$v" github.com/opencontainers/runc "$v")"
     tc="$(pick_toolchain "$(moddl "github.com/opencontainers/runc@$v" GoMod)")"
     commit="$(jq -r '.Origin.Hash // empty' "$(moddl "github.com/opencontainers/runc@$v" Info)")"
-    ld="-s -w -X main.version=${v#v} -X main.gitCommit=${commit:-unknown} -extldflags -static"
+    ld="-s -w -X main.version=${v#v} -X main.gitCommit=${commit:-$v} -extldflags -static"
     tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
     ( export GOTOOLCHAIN="$tc" CGO_ENABLED=1
       step "runc-$v" -- bash -c 'cd "$1" && go version && go build -trimpath -buildmode=default -tags "seccomp urfave_cli_no_docs netgo osusergo" -ldflags "$2" -o "$3/runc" github.com/opencontainers/runc && "$3/runc" --version && file "$3/runc" | grep -q "statically linked"' \

@@ -29,6 +29,7 @@ from kconformance.profiles import validate_profile
 from kconformance.report import ReportCollector
 from kconformance.runtime import Run, RunIdentity
 from kconformance.settings import add_options, read_settings
+from kconformance.waits import wait_for
 from kconformance.workspace import Kube, namespace_name
 
 RUN = pytest.StashKey[Run]()
@@ -365,6 +366,8 @@ def kube(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Kube]:
     cluster.core.create_namespace(
         {"metadata": {"name": name, "labels": {"kconformance.io/run": run.identity.run_id}}}
     )
+    # Pods are refused until the namespace's default ServiceAccount exists: wait for it.
+    wait_for(cluster, "ServiceAccount", bool, name="default", namespace=name, timeout=60)
     workspace = Kube(cluster, name, ManifestSet(run.settings.manifests_dir, cluster.images))
     request.node.stash[WORKSPACE] = workspace
     yield workspace

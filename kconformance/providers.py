@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kconformance import process
+from kconformance.client import Cluster
+from kconformance.waits import wait_for
 from kconformance.errors import CommandError
 from kconformance.kind import KindCLI
 from kconformance.kindconfig import render
@@ -46,6 +48,11 @@ class KindDriver:
         config = self.config_dir / f"{name}.yaml"
         config.write_text(render(profile))
         tools.kind.create(name, config, tools.node_image, kubeconfig)
+        started = time.monotonic()
+        wait_until_usable(kubeconfig, profile.release)
+        self.log(
+            f"kconformance: {name} nodes and system pods ready in {time.monotonic() - started:.1f}s"
+        )
         for image in self.images(profile.release):
             if not _image_present(image):
                 self.log(
@@ -71,6 +78,34 @@ class KindDriver:
     def collect_logs(self, name: str, dest: Path) -> None:
         dest.parent.mkdir(parents=True, exist_ok=True)
         self._kind().export_logs(name, dest)
+
+
+def _ready(item: dict) -> bool:
+    status = item.get("status") or {}
+    if status.get("phase") == "Succeeded":
+        return True
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+
+
+def wait_until_usable(kubeconfig: Path, release: str, timeout: float = 300) -> None:
+    """kind's --wait only covers the control plane, and a node image whose CNI is preinstalled
+    makes it return at once. Wait, by watching, for every node and kube-system pod to be Ready
+    and for the default ServiceAccount, so no test races the cluster's own start-up."""
+    cluster = Cluster(name=str(kubeconfig), kubeconfig=kubeconfig, release=release)
+    every = lambda items: bool(items) and all(_ready(i) for i in items)  # noqa: E731
+    wait_for(cluster, "Node", every, timeout=timeout, description="every node Ready")
+    wait_for(
+        cluster,
+        "Pod",
+        every,
+        namespace="kube-system",
+        timeout=timeout,
+        description="kube-system pods Ready",
+    )
+    wait_for(cluster, "ServiceAccount", bool, name="default", namespace="default", timeout=timeout)
 
 
 def _image_present(image: str) -> bool:
