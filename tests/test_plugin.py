@@ -47,6 +47,7 @@ def project(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.Monke
     )
     state = tmp_path / "fake-kind"
     monkeypatch.setenv("FAKE_KIND_DIR", str(state))
+    monkeypatch.setenv("KCONFORMANCE_FAKE_KIND", "1")
     monkeypatch.setenv("KCONFORMANCE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
     pytester.makeini("[pytest]\n")  # the inner run's rootdir: reports and artifacts go here
