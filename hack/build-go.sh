@@ -266,6 +266,37 @@ build_kind() {
   mset kind_module_dir "$(jstr "$moddir")"
 }
 
+# copy_k8s_replaces GOMOD: print the module's replace directives as single lines, with
+# "k8s.io/X => k8s.io/kubernetes/staging/src/k8s.io/X <pseudo>" rewritten to the published
+# "k8s.io/X v0.N.P" matching its "k8s.io/kubernetes => k8s.io/kubernetes v1.N.P".
+copy_k8s_replaces() {
+  python3 - "$1" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+lines = []
+for m in re.finditer(r'^replace\s*\((.*?)^\)', text, re.S | re.M):
+    lines += [l.strip() for l in m.group(1).splitlines()]
+lines += [l[len('replace'):].strip() for l in text.splitlines() if l.startswith('replace ') and '(' not in l]
+lines = [l.split('//')[0].strip() for l in lines]
+lines = [l for l in lines if '=>' in l]
+kver = None
+for l in lines:
+    m = re.match(r'k8s\.io/kubernetes\s*=>\s*k8s\.io/kubernetes\s+v1\.(\d+)\.(\d+)', l)
+    if m:
+        kver = 'v0.%s.%s' % m.groups()
+for l in lines:
+    left, right = [x.strip() for x in l.split('=>')]
+    if right.startswith('k8s.io/kubernetes/staging/src/'):
+        if not kver:
+            continue
+        mod = left.split()[0]
+        right = '%s %s' % (mod, kver)
+    if right.startswith('.') or right.startswith('/'):
+        continue  # local paths cannot be reproduced
+    print('replace %s => %s' % (left, right))
+PY
+}
+
 # crictl: sigs.k8s.io/cri-tools $CRICTL_VERSION if the module proxy serves it; else the
 # version kind's base image uses (kind v0.25.0: v1.30.0); else hack/go/crictl-mini, a
 # small CRI client implementing the crictl subset kubeadm + kind use.
@@ -293,10 +324,24 @@ build_crictl() {
     fi
     if [[ -n "$v" ]]; then
       dir="$CACHE/tools/crictl-$v"; tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
-      wrapper="$(make_wrapper "crictl-$v" sigs.k8s.io/cri-tools "$v")"
-      ( export GOTOOLCHAIN="$(pick_toolchain "$(moddl "sigs.k8s.io/cri-tools@$v" GoMod)")"
-        step "crictl-$v" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "$2" -o "$3/crictl" sigs.k8s.io/cri-tools/cmd/crictl && "$3/crictl" --version' \
-          _ "$wrapper" "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$v" "$tmp" )
+      local gomod decl
+      gomod="$(moddl "sigs.k8s.io/cri-tools@$v" GoMod)"
+      # some releases (v1.30.0) declare "module github.com/kubernetes-sigs/cri-tools":
+      # require that path and replace it by the sigs.k8s.io module (same code)
+      decl="$(sed -n 's/^module *"\{0,1\}\([^" ]*\).*/\1/p' "$gomod" | head -1)"
+      wrapper="$(make_wrapper "crictl-$v" "${decl:-sigs.k8s.io/cri-tools}" "$v")"
+      if ! grep -q '^replace' "$wrapper/go.mod"; then
+        {
+          [[ -n "$decl" && "$decl" != sigs.k8s.io/cri-tools ]] && echo "replace $decl => sigs.k8s.io/cri-tools $v"
+          # carry over cri-tools' own replaces (they pin k8s.io/kubernetes and point the
+          # staging modules at kubernetes/staging pseudo-versions: use the published v0.x ones)
+          copy_k8s_replaces "$gomod"
+        } >>"$wrapper/go.mod"
+      fi
+      decl="${decl:-sigs.k8s.io/cri-tools}"
+      ( export GOTOOLCHAIN="$(pick_toolchain "$gomod")"
+        step "crictl-$v" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "$2" -o "$3/crictl" "$4/cmd/crictl" && "$3/crictl" --version' \
+          _ "$wrapper" "-s -w -X $decl/pkg/version.Version=$v" "$tmp" "$decl" )
       printf '%s\n' "sigs.k8s.io/cri-tools@$v" >"$tmp/IMPL"
     else
       v="$want"; dir="$CACHE/tools/crictl-mini-$want"; tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
@@ -336,7 +381,7 @@ build_lpp() {
   dir="$CACHE/tools/local-path-provisioner-$v"
   if have_output "$dir/local-path-provisioner"; then
     skip_step "local-path-provisioner-$v" "$dir"
-    note="$(cat "$dir/NOTE" 2>/dev/null || true)"
+    [[ -n "$note" ]] || note="$(cat "$dir/NOTE" 2>/dev/null || true)"
   else
     wrapper="$(make_wrapper "lpp-$v" github.com/rancher/local-path-provisioner "$v")"
     tc="$(pick_toolchain "$(moddl "github.com/rancher/local-path-provisioner@$v" GoMod)")"
@@ -360,7 +405,7 @@ build_lpp() {
 build_kindnetd() {
   local kinfo commit modver dir wrapper tmp v logf="$KC_LOGS/kindnetd-resolve.log"
   kinfo="$(moddl "sigs.k8s.io/kind@$KIND_VERSION" Info)"
-  commit="$(jq -r '.Origin.Hash // empty' "$kinfo")"
+  commit="$(jq -r '.Origin.Hash // empty' "$kinfo")"; commit="${commit:-$KIND_VERSION}"
   v="${KINDNETD_VERSION:-}"
   if [[ -z "$v" ]]; then
     # resolve the nested module at the kind tag's commit

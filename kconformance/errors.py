@@ -40,9 +40,15 @@ class CommandError(KconformanceError):
         self.argv = list(argv)
         self.returncode = returncode
         self.output = output
-        tail = "\n".join(output.rstrip().splitlines()[-tail_lines:])
+        lines = output.rstrip().splitlines()
+        # kind and kubeadm print the reason on an ERROR line, then a Go stack: lead with it
+        headline = [
+            line for line in lines if line.lstrip().startswith(("ERROR", "error", "Error"))
+        ][:5]
+        tail = "\n".join(lines[-tail_lines:])
         command = " ".join(_quote(a) for a in argv)
-        super().__init__(f"command failed (exit {returncode}): {command}\n{tail}")
+        said = ("\n".join(headline) + "\n...\n") if headline else ""
+        super().__init__(f"command failed (exit {returncode}): {command}\n{said}{tail}")
 
 
 def _quote(arg: str) -> str:

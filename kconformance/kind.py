@@ -48,6 +48,7 @@ class KindCLI:
             str(kubeconfig),
             "--wait",
             wait,
+            "--retain",  # on failure keep the nodes so their logs can be exported, then delete
             timeout=timeout,
         )
 

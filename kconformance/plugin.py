@@ -285,18 +285,29 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
 
 
 def _tail_events(config: pytest.Config, run: Run) -> None:
-    path = run.identity.run_dir / "events.jsonl"
-    seen = 0
     while not getattr(run, "_stop_tail", False):
-        if path.exists():
-            lines = path.read_text().splitlines()
-            for line in lines[seen:]:
-                try:
-                    _write_line(config, Event(**json.loads(line)).line())
-                except (ValueError, TypeError):
-                    pass
-            seen = len(lines)
+        _print_new_events(config, run)
         time.sleep(0.5)  # tailing a file: the only polling in the tool, and not a test wait
+
+
+_TAIL_LOCK = threading.Lock()
+
+
+def _print_new_events(config: pytest.Config, run: Run) -> None:
+    """Print the workers' cluster events not printed yet (from the tail thread, and once more
+    at the end so the last ones are never lost)."""
+    path = run.identity.run_dir / "events.jsonl"
+    with _TAIL_LOCK:
+        if not path.exists():
+            return
+        seen = getattr(run, "_events_seen", 0)
+        lines = path.read_text().splitlines()
+        for line in lines[seen:]:
+            try:
+                _write_line(config, Event(**json.loads(line)).line())
+            except (ValueError, TypeError):
+                pass
+        run._events_seen = len(lines)  # type: ignore[attr-defined]
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -425,6 +436,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _is_worker(config) or not run.is_controller:
         return
     run._stop_tail = True  # type: ignore[attr-defined]
+    if getattr(run, "_tail_started", False):
+        _print_new_events(config, run)
     collector = config.stash[COLLECTOR]
     preflight_error = run.identity.run_dir / "preflight-error.txt"
     if preflight_error.exists():
@@ -432,7 +445,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         _write_line(config, f"ERROR: {message}")
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
     if run.identity.run_dir.exists():
+        if getattr(run, "_tail_started", False):
+            run.pool.on_event = None  # teardown events: printed below from the file, once
         run.pool.teardown()
+        if getattr(run, "_tail_started", False):
+            _print_new_events(config, run)
         collector.add_cluster_events(run.pool.events())
         shutil.rmtree(run.identity.run_dir, ignore_errors=True)
     settings = run.settings

@@ -141,7 +141,7 @@ def test_audit_action_admits(kube: Kube) -> None:
 def test_param_referencing_policy_reads_its_limit(kube: Kube) -> None:
     """A policy with paramKind ConfigMap and a binding paramRef: the limit (3) comes from the
     ConfigMap, and the messageExpression quotes it."""
-    _label(kube, kube.namespace, {"kconformance.io/policy-test": _prefix(kube)})
+    _label(kube, kube.namespace, {"kconformance.io/policy-test": kube.namespace})
     kube.apply(
         "sig_api_machinery/vap-param-policy.yaml", version=_version(kube), prefix=_prefix(kube)
     )

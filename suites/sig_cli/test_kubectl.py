@@ -30,6 +30,7 @@ def test_kubectl_events_for_one_pod(kube: Kube) -> None:
         lambda events: any(
             e["reason"] == "Started" and e["involvedObject"]["name"] == "watched" for e in events
         ),
+        api_version="v1",
         timeout=30,
     )
     out = kube.kubectl("events", "-n", kube.namespace, "--for", "pod/watched").stdout

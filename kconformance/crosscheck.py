@@ -1,0 +1,125 @@
+"""Cross-check our verdicts against the upstream e2e tests for the same features.
+
+Runs the upstream `e2e.test` binary of the same release (built by hack/build-e2e.sh) with each
+catalog feature's upstream focus, against the same kind cluster our suite used (kept with
+--keep-clusters), and prints: feature | our verdict | upstream verdict | our time | upstream time.
+Features that upstream tests only in node e2e (test/e2e_node) are listed as such: that suite
+needs a node-level harness, not a cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from kconformance.catalog import Catalog
+
+
+@dataclass
+class UpstreamResult:
+    feature: str
+    focus: str
+    verdict: str  # passed | failed | no test matched | node e2e only
+    seconds: float
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+def run_upstream(
+    e2e_binary: Path, kubeconfig: Path, focus: str, report_dir: Path, timeout: float = 1800
+) -> UpstreamResult:
+    report_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        str(e2e_binary),
+        f"--kubeconfig={kubeconfig}",
+        "--provider=local",
+        f"--report-dir={report_dir}",
+        f"--ginkgo.focus={focus}",
+        "--ginkgo.skip=\\[Serial\\]|\\[Disruptive\\]|\\[Flaky\\]",
+        "--ginkgo.timeout=1h",
+        "--disable-log-dump",
+    ]
+    started = time.monotonic()
+    proc = subprocess.run(
+        argv, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout
+    )
+    seconds = time.monotonic() - started
+    (report_dir / "e2e.log").write_text(proc.stdout)
+    passed = failed = skipped = 0
+    for junit in report_dir.glob("junit*.xml"):
+        for case in ET.parse(junit).getroot().iter("testcase"):
+            if case.find("skipped") is not None:
+                skipped += 1
+            elif case.find("failure") is not None or case.find("error") is not None:
+                failed += 1
+            else:
+                passed += 1
+    if failed:
+        verdict = "failed"
+    elif passed:
+        verdict = "passed"
+    else:
+        verdict = "no test matched"
+    return UpstreamResult("", focus, verdict, seconds, passed, failed, skipped)
+
+
+def our_results(report_json: Path, release: str) -> dict[str, tuple[str, float]]:
+    data = json.loads(report_json.read_text())
+    out = {}
+    for row in data["features"]:
+        cell = row["releases"].get(release, {"verdict": "not run"})
+        out[row["feature"]] = (cell["verdict"], float(cell.get("seconds", 0.0)))
+    return out
+
+
+def crosscheck(
+    catalog: Catalog,
+    release: str,
+    e2e_binary: Path,
+    kubeconfig: Path,
+    report_json: Path,
+    work_dir: Path,
+) -> list[tuple[str, str, str, float, float]]:
+    ours = our_results(report_json, release)
+    rows = []
+    for feature in catalog.features.values():
+        for upstream in feature.upstream:
+            if upstream.get("suite") == "e2e_node":
+                rows.append(
+                    (
+                        feature.name,
+                        ours.get(feature.name, ("not run", 0))[0],
+                        "node e2e only",
+                        ours.get(feature.name, ("", 0.0))[1],
+                        0.0,
+                    )
+                )
+                continue
+            slug = re.sub(r"[^a-z0-9]+", "-", feature.name.lower())
+            result = run_upstream(e2e_binary, kubeconfig, upstream["focus"], work_dir / slug)
+            verdict, seconds = ours.get(feature.name, ("not run", 0.0))
+            label = f"{result.verdict} ({result.passed}/{result.passed + result.failed})"
+            rows.append((feature.name, verdict, label, seconds, result.seconds))
+    return rows
+
+
+def format_table(rows: list[tuple[str, str, str, float, float]]) -> str:
+    lines = [
+        "| feature | our verdict | upstream verdict | our time (s) | upstream time (s) |",
+        "|---|---|---|---|---|",
+    ]
+    for feature, ours, upstream, our_s, up_s in rows:
+        lines.append(f"| {feature} | {ours} | {upstream} | {our_s:.0f} | {up_s:.0f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print("use: python -m kconformance crosscheck ...", file=sys.stderr)
+    sys.exit(2)
