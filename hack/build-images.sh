@@ -130,8 +130,8 @@ ensure_rootfs() {
 }
 
 # --------------------------------------------------------- node base image
-stage_base_ctx() {
-  local ctx="$1" files="$KIND_MODDIR/images/base/files"
+stage_base_ctx() {  # stage_base_ctx CTX DOCKERFILE-DIR [SRC:DEST-in-context ...]
+  local ctx="$1" dfdir="$2" files="$KIND_MODDIR/images/base/files" s; shift 2
   rm -rf "$ctx"; mkdir -p "$ctx/files"
   cp -r "$files/." "$ctx/files/"
   chmod -R u+w "$ctx/files"
@@ -139,13 +139,27 @@ stage_base_ctx() {
   find "$ctx/files" -type d -exec chmod 0755 {} +
   find "$ctx/files" -type f -exec chmod 0644 {} +
   chmod 0755 "$ctx"/files/usr/local/bin/* "$ctx"/files/kind/bin/*
-  cp "$IMAGES_DIR/base/Dockerfile" "$ctx/Dockerfile"
+  cp "$IMAGES_DIR/$dfdir/Dockerfile" "$ctx/Dockerfile"
+  for s in "$@"; do  # extra binaries (containerd 2.x, runc): 0755
+    mkdir -p "$ctx/$(dirname "${s#*:}")"
+    cp -L "${s%%:*}" "$ctx/${s#*:}"; chmod 0755 "$ctx/${s#*:}"
+  done
 }
 
 build_base() {
-  local rootfs="$ROOTFS_IMAGE_node" inputs tag ctx cid id
+  local rootfs_var="ROOTFS_IMAGE_$NODE_ROOTFS" inputs tag ctx cid id
+  local rootfs="${!rootfs_var}"
   ctx="$WORK/base-ctx"
-  stage_base_ctx "$ctx"
+  if [[ -n "$CONTAINERD_DIR" ]]; then
+    # kind >= v0.27 (containerd 2.x config): containerd + shim + ctr and runc
+    # from hack/build-go.sh instead of Debian's packages
+    stage_base_ctx "$ctx" base-containerd2 \
+      "$CONTAINERD_DIR/containerd:bin/containerd" \
+      "$CONTAINERD_DIR/containerd-shim-runc-v2:bin/containerd-shim-runc-v2" \
+      "$CONTAINERD_DIR/ctr:bin/ctr" "$RUNC_BIN:bin/runc"
+  else
+    stage_base_ctx "$ctx" base
+  fi
   inputs="$( { echo "$rootfs"; hash_paths "$ctx"; } | sha)"
   tag="kconformance/base:$DEBIAN_SUITE-$inputs"
   BASE_IMAGE="$tag"
@@ -177,6 +191,16 @@ load_go_manifest() {
   gj() { jq -er "$1" "$GO_MANIFEST"; }
   KIND_MODDIR="${KIND_MODDIR:-$(jq -r '.kind_module_dir // empty' "$m")}"
   [[ -d "$KIND_MODDIR/images/base/files" ]] || die "kind module dir unknown (no kind_module_dir in $m; set KIND_MODDIR)"
+  # a built containerd 2.x + runc (1.36+): node base from rootfs "node2" without
+  # Debian's containerd/runc; else (1.28) Debian's containerd 1.6 on rootfs "node"
+  CONTAINERD_DIR="$(jq -r '.containerd.dir // empty' "$m")"
+  RUNC_BIN="$(jq -r '.runc.runc // empty' "$m")"
+  if [[ -n "$CONTAINERD_DIR" ]]; then
+    [[ -n "$RUNC_BIN" ]] || die "$m has a containerd but no runc"
+    NODE_ROOTFS=node2
+  else
+    NODE_ROOTFS=node
+  fi
 }
 
 load_go_manifest_full() {
@@ -200,7 +224,7 @@ load_go_manifest_full() {
   IMG_ETCD="$(grep /etcd: <<<"$list")"
   IMG_COREDNS="$(grep /coredns: <<<"$list")"
   IMG_PAUSE="$(grep /pause: <<<"$list")"
-  # images kind v0.25.0's default manifests reference (pkg/build/nodeimage/const_*.go)
+  # images the kind version's default manifests reference (pkg/build/nodeimage/const_*.go)
   IMG_KINDNETD="$(sed -n 's/^const kindnetdImage = "\(.*\)"/\1/p' "$KIND_MODDIR/pkg/build/nodeimage/const_cni.go")"
   IMG_LPP="$(sed -n 's/^const storageProvisionerImage = "\(.*\)"/\1/p' "$KIND_MODDIR/pkg/build/nodeimage/const_storage.go")"
   IMG_LPP_HELPER="$(sed -n 's/^const storageHelperImage = "\(.*\)"/\1/p' "$KIND_MODDIR/pkg/build/nodeimage/const_storage.go")"
@@ -356,12 +380,12 @@ main() {
   docker info >/dev/null 2>&1 || die "docker does not answer: run hack/setup-docker.sh"
   load_go_manifest
   case "$what" in
-    base) ensure_rootfs node; build_base; ensure_rootfs proxy; ensure_rootfs agnhost; return ;;
+    base) ensure_rootfs "$NODE_ROOTFS"; build_base; ensure_rootfs proxy; ensure_rootfs agnhost; return ;;
     all|components|test) ;;
     *) die "unknown target $what" ;;
   esac
   load_go_manifest_full
-  ensure_rootfs node; build_base
+  ensure_rootfs "$NODE_ROOTFS"; build_base
   ensure_rootfs proxy
   ensure_rootfs agnhost
   if [[ "$what" == all || "$what" == components ]]; then build_components; fi

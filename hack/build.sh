@@ -26,7 +26,7 @@ write_release_json() {
   base="$(jq -er .base "$imgs")"
   node="kindest/node:$k8s_version"
   docker image inspect "$node" >/dev/null || die "$node missing"
-  containerd="$(docker run --rm --entrypoint containerd "$base" --version | awk '{print $3}' | sed 's/~.*//')"
+  containerd="$(docker run --rm --entrypoint containerd "$base" --version | awk '{print $3}' | sed 's/~.*//; s/^v//')"
   if [[ "$(jq '.cni | length' "$imgs")" -gt 0 ]]; then cni=kindnetd; else cni=bridge; fi
   if [[ "$(jq '.storage | length' "$imgs")" -gt 0 ]]; then storage=local-path; else storage=none; fi
   jq -n --arg release "$RELEASE" --arg kv "$k8s_version" --arg node "$node" \

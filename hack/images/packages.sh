@@ -14,3 +14,11 @@ ROOTFS_PKGS_proxy="iptables conntrack ipset kmod"
 
 # agnhost (upstream: alpine + bind-tools curl netcat-openbsd iproute2 iperf bash)
 ROOTFS_PKGS_agnhost="dnsutils curl netcat-openbsd iproute2 iperf bash ca-certificates busybox-static"
+
+# kind node base for releases whose go manifest has a built containerd 2.x + runc
+# (kind >= v0.27 images, e.g. 1.36 / kind v0.32.0): kind v0.32.0's package list
+# (which adds e2fsprogs) minus open-iscsi, and without Debian's containerd / runc /
+# CNI plugins (the built ones are copied in by hack/images/base-containerd2/Dockerfile).
+ROOTFS_PKGS_node2="systemd conntrack iptables nftables iproute2 ethtool util-linux mount kmod
+  libseccomp2 pigz fuse-overlayfs nfs-common e2fsprogs bash ca-certificates curl jq procps
+  socat ebtables ipset"

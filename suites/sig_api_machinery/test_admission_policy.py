@@ -63,7 +63,7 @@ def _wait_denying(kube: Kube) -> ApiRejection:
 
 def _enforced(kube: Kube, actions: list[str], version: str | None = None) -> None:
     _label(
-        kube, kube.namespace, {"environment": "test", "kconformance.io/policy-test": _prefix(kube)}
+        kube, kube.namespace, {"environment": "test", "kconformance.io/policy-test": kube.namespace}
     )
     _policy(kube, actions, version)
 

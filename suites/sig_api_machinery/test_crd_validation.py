@@ -109,7 +109,7 @@ def test_cel_rule_rejection_carries_reason_field_path_and_message(kube: Kube) ->
 
     with pytest.raises(ApiRejection) as rejected:
         kube.apply(scaler, group=group_for(kube), name="huge", min=1, max=200)
-    assert "maxReplicas 200 is above the limit of 100" in rejected.value.message
+    assert "maxReplicas of huge is above the limit of 100" in rejected.value.message
 
 
 @pytest.mark.feature("CustomResourceValidationExpressions")

@@ -36,7 +36,8 @@ def test_kubectl_events_for_one_pod(kube: Kube) -> None:
     out = kube.kubectl("events", "-n", kube.namespace, "--for", "pod/watched").stdout
     header, *rows = out.strip().splitlines()
     assert header.split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
-    assert rows and all("pod/watched" in row for row in rows), out
+    # kubectl 1.28 prints the object as Pod/watched
+    assert rows and all("pod/watched" in row.lower() for row in rows), out
     assert any(" Scheduled " in row for row in rows) and any(" Started " in row for row in rows)
 
 
