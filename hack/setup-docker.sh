@@ -14,6 +14,24 @@ mkdir -p "$CACHE/logs" "$CACHE/docker"
 
 log() { echo "[setup-docker] $*" >&2; }
 
+# kind's known issue: past a few nodes the kubelets die with "too many open files" (inotify).
+raise_inotify() {
+  local key want have
+  for pair in max_user_watches=524288 max_user_instances=512; do
+    key="${pair%%=*}"; want="${pair#*=}"
+    have="$(cat "/proc/sys/fs/inotify/$key" 2>/dev/null || echo 0)"
+    if [ "$have" -lt "$want" ]; then
+      if sysctl -q -w "fs.inotify.$key=$want" 2>/dev/null; then
+        log "raised fs.inotify.$key from $have to $want (kind clusters need it)"
+      else
+        log "warning: fs.inotify.$key is $have; raise it to $want (sysctl -w) or kind nodes may fail"
+      fi
+    fi
+  done
+}
+
+raise_inotify
+
 if docker info >/dev/null 2>&1; then
   rt="$(docker info -f '{{.DefaultRuntime}}' 2>/dev/null || true)"
   log "docker already answers (default runtime: $rt); nothing to do"

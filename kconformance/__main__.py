@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("clusters", help="list the clusters this tool created on this machine")
     delete_cmd = sub.add_parser("delete-kept", help="delete clusters kept by --keep-clusters")
     delete_cmd.add_argument("--kind-bin", default=None)
+    cross = sub.add_parser("crosscheck", help="compare our verdicts with upstream e2e tests")
+    cross.add_argument("--k8s-version", default="1.28")
+    cross.add_argument("--e2e-binary", default=None, help="default: built by hack/build-e2e.sh")
+    cross.add_argument("--out", default="reports")
     validate_cmd = sub.add_parser("validate", help="validate a profile with extra gates")
     validate_cmd.add_argument("--k8s-version", required=True)
     validate_cmd.add_argument("--profile", default="gates")
@@ -50,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             return _list_clusters()
         if args.command == "delete-kept":
             return _delete_kept(args.kind_bin)
+        if args.command == "crosscheck":
+            return _crosscheck(args)
         catalog = default_catalog()
         from kconformance.catalog import normalize_release
 
@@ -104,6 +110,66 @@ def _delete_kept(kind_bin: str | None) -> int:
         registry.remove(record.name)
         print(f"deleted {record.name}")
     return 0
+
+
+def _crosscheck(args: argparse.Namespace) -> int:
+    """Run our tests of every feature with an upstream e2e test, keep the cluster, run
+    upstream's on it, print the comparison, then delete the cluster."""
+    import json
+    import subprocess
+
+    from kconformance.artifacts import cache_dir
+    from kconformance.catalog import normalize_release
+    from kconformance.crosscheck import crosscheck, format_table
+
+    catalog = default_catalog()
+    release = normalize_release(args.k8s_version)
+    binary = args.e2e_binary
+    if binary is None:
+        go_json = cache_dir() / "releases" / f"{release}-go.json"
+        binary = str(Path(json.loads(go_json.read_text())["k8s_bin"]) / "e2e.test")
+    if not Path(binary).is_file():
+        raise KconformanceError(f"no e2e.test at {binary}: run hack/build-e2e.sh {release}")
+    features = [f.name for f in catalog.features.values() if f.upstream and f.profile == "gates"]
+    out = Path(args.out)
+    ours = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites",
+            "-n",
+            "2",
+            "--k8s-version",
+            release,
+            "--keep-clusters",
+            "--features",
+            ",".join(features),
+            "--report-dir",
+            str(out / "ours"),
+        ],
+        check=False,
+    )
+    record = next(
+        (r for r in _registry().records() if r.profile_key == f"{release}-gates" and r.keep), None
+    )
+    if record is None:
+        raise KconformanceError("our run left no kept gates cluster to run upstream tests on")
+    try:
+        rows = crosscheck(
+            catalog,
+            release,
+            Path(binary),
+            Path(record.kubeconfig),
+            out / "ours" / "kconformance-report.json",
+            out / "upstream",
+        )
+    finally:
+        _delete_kept(None)
+    table = format_table(rows)
+    (out / f"crosscheck-{release}.md").write_text(table + "\n")
+    print(table)
+    return 0 if ours.returncode == 0 else 1
 
 
 def _render(folder: Path, check: bool) -> int:

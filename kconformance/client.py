@@ -6,7 +6,9 @@ process-global default configuration: two clusters live in one test process unde
 
 from __future__ import annotations
 
+import os
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,6 +19,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from kconformance import process
 from kconformance.profiles import Profile
@@ -37,7 +40,13 @@ class Cluster:
 
     @cached_property
     def dynamic(self) -> DynamicClient:
-        return DynamicClient(self.api)
+        # The default discovery cache is one file in /tmp shared by every process: xdist workers
+        # writing it at once read each other's half-written files. One file per process.
+        cache = (
+            Path(tempfile.gettempdir())
+            / f"kconformance-discovery-{os.getpid()}-{self.name.replace('/', '_')}.json"
+        )
+        return DynamicClient(self.api, cache_file=str(cache))
 
     @property
     def core(self) -> k8s.CoreV1Api:
@@ -53,9 +62,12 @@ class Cluster:
 
     def resource(self, kind: str, api_version: str | None = None) -> Any:
         """A dynamic resource by kind (and apiVersion when the kind is ambiguous)."""
-        if api_version:
-            return self.dynamic.resources.get(api_version=api_version, kind=kind)
-        return self.dynamic.resources.get(kind=kind)
+        query = {"kind": kind, **({"api_version": api_version} if api_version else {})}
+        try:
+            return self.dynamic.resources.get(**query)
+        except ResourceNotFoundError:
+            self.dynamic.invalidate_cache()  # a kind added since discovery was cached
+            return self.dynamic.resources.get(**query)
 
     def server_version(self) -> str:
         return str(k8s.VersionApi(self.api).get_code().git_version)

@@ -39,6 +39,7 @@ def plan_test(
     explicit_profile: str | None = None,
     forced_profile: str | None = None,
     extra_gates: Mapping[str, bool] | None = None,
+    kubernetes_version: str | None = None,
 ) -> TestPlan:
     """The profile a test needs on ``release``, and a skip reason when it cannot run there."""
     feature = catalog.feature(feature_name) if feature_name else None
@@ -48,7 +49,9 @@ def plan_test(
         profile_name = explicit_profile or (feature.profile if feature else "baseline")
     if forced_profile:
         profile_name = forced_profile
-    profile = resolve_profile(catalog, profile_name, release, extra_gates)
+    profile = resolve_profile(
+        catalog, profile_name, release, extra_gates, kubernetes_version=kubernetes_version
+    )
     plan = TestPlan(release, feature, profile, expects_off=off, forced=bool(forced_profile))
     if feature is None:
         return plan
@@ -88,5 +91,11 @@ def validate_run_profiles(settings: Any) -> None:
     )
     for release in settings.releases:
         for name in names:
-            profile = resolve_profile(settings.catalog, name, release, settings.extra_gates)
+            profile = resolve_profile(
+                settings.catalog,
+                name,
+                release,
+                settings.extra_gates,
+                kubernetes_version=settings.kubernetes_version(release),
+            )
             validate_profile(settings.catalog, profile)

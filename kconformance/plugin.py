@@ -162,8 +162,22 @@ def pytest_collection_modifyitems(
 ) -> Iterator[None]:
     """Plan every test before -m/-k deselect (which runs inside), check the host after it."""
     _plan_items(config, items)
+    _select_features(config, items)
     yield
     _check_host_for_selected(config, items)
+
+
+def _select_features(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = config.stash[RUN].settings.only_features
+    if not wanted:
+        return
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("feature")
+        (keep if marker and marker.args and marker.args[0] in wanted else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _plan_items(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -200,6 +214,7 @@ def _plan_items(config: pytest.Config, items: list[pytest.Item]) -> None:
                 explicit_profile=profile_marker.args[0] if profile_marker else None,
                 forced_profile=settings.forced_profile,
                 extra_gates=settings.extra_gates,
+                kubernetes_version=settings.kubernetes_version(release),
             )
             if plan.profile.hash not in validated:
                 validate_profile(catalog, plan.profile)
@@ -249,7 +264,9 @@ def _check_host_for_selected(config: pytest.Config, items: list[pytest.Item]) ->
     if not profiles:
         return
     try:
-        run.check_host({p.release for p in profiles.values()}, len(profiles))
+        run.check_host(
+            {p.release for p in profiles.values()}, sum(p.nodes for p in profiles.values())
+        )
     except KconformanceError as exc:
         if not _is_worker(config):
             raise pytest.UsageError(str(exc)) from None

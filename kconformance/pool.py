@@ -138,6 +138,8 @@ class Event:
     detail: str = ""
 
     def line(self) -> str:
+        if self.event == "warning":
+            return f"kconformance: warning: {self.detail}"
         took = f" in {self.seconds:.1f}s" if self.seconds is not None else ""
         detail = f" ({self.detail})" if self.detail else ""
         return f"kconformance: cluster {self.name} [{self.profile}] {self.event}{took}{detail}"
@@ -182,6 +184,10 @@ class ClusterPool:
         if not self.events_path.exists():
             return []
         return [Event(**json.loads(line)) for line in self.events_path.read_text().splitlines()]
+
+    def warn(self, message: str) -> None:
+        """A run-wide warning, printed by the controller even when raised in a worker."""
+        self._emit(Event("warning", "", "", detail=message))
 
     # -- acquire --------------------------------------------------------------------------
     def _state_path(self, profile: Profile) -> Path:

@@ -50,9 +50,9 @@ def check_image(image: str) -> None:
         ) from None
 
 
-def inotify_advice(clusters: int, proc_root: Path = Path("/proc/sys/fs/inotify")) -> str | None:
-    """Say what to raise when several clusters would exceed the host's inotify limits."""
-    if clusters < 2:
+def inotify_advice(nodes: int, proc_root: Path = Path("/proc/sys/fs/inotify")) -> str | None:
+    """Say what to raise when several kind nodes would exceed the host's inotify limits."""
+    if nodes < 2:
         return None
     low = []
     for key, needed in _INOTIFY_NEEDED.items():
@@ -65,6 +65,6 @@ def inotify_advice(clusters: int, proc_root: Path = Path("/proc/sys/fs/inotify")
     if not low:
         return None
     return (
-        f"{clusters} kind clusters may fail with 'too many open files' at these inotify "
+        f"{nodes} kind nodes may fail with 'too many open files' at these inotify "
         "limits; raise them: " + "; ".join(low)
     )

@@ -78,10 +78,13 @@ def resolve_profile(
     release: str,
     extra_gates: Mapping[str, bool] | None = None,
     extra_kubelet: Mapping[str, Any] | None = None,
+    kubernetes_version: str | None = None,
 ) -> Profile:
     """Build the profile ``name`` for ``release`` from the features assigned to it.
 
-    Only gates that are off by default in that release are sent: a gate already on needs no
+    ``kubernetes_version`` is the patch release actually run (e.g. the one hack/build.sh built),
+    when it differs from the catalog's. Only gates that are off by default in that release are
+    sent: a gate already on needs no
     flag, and one that no longer exists would stop every component (kind passes one map to all).
     """
     spec = catalog.profile(name)
@@ -108,7 +111,7 @@ def resolve_profile(
     return Profile(
         name=name,
         release=release,
-        kubernetes_version=rel.kubernetes,
+        kubernetes_version=kubernetes_version or rel.kubernetes,
         feature_gates=tuple(sorted(gates.items())),
         runtime_config=tuple(sorted(runtime.items())),
         kubelet_json=json.dumps(kubelet, sort_keys=True),

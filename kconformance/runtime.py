@@ -132,7 +132,7 @@ class Run:
             )
         return self._pool
 
-    def check_host(self, releases: Iterable[str], cluster_count: int) -> None:
+    def check_host(self, releases: Iterable[str], node_count: int) -> None:
         """Docker, kind and node images, once per release: fail before anything is created."""
         todo = [r for r in releases if r not in self._preflight_done]
         if not todo:
@@ -142,9 +142,9 @@ class Run:
             tools = self.tools(release)
             preflight.check_image(tools.node_image)
             self._preflight_done.add(release)
-        advice = preflight.inotify_advice(cluster_count)
-        if advice and self.log:
-            self.log(f"kconformance: warning: {advice}")
+        advice = preflight.inotify_advice(node_count)
+        if advice:
+            self.pool.warn(advice)
 
     def cluster_for(self, profile: Profile) -> Cluster:
         record = self.pool.acquire(profile)

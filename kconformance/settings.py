@@ -33,11 +33,19 @@ class Settings:
     report_dir: Path
     report: bool
     prefetch: bool
+    only_features: set[str]
     built: dict[str, BuiltRelease] = field(default_factory=dict)
 
     @property
     def existing_cluster(self) -> bool:
         return self.kubeconfig is not None
+
+    def kubernetes_version(self, release: str) -> str | None:
+        """The patch release built here for ``release``, unless another node image is forced."""
+        built = self.built.get(release)
+        if built and not self.node_image:
+            return built.kubernetes_version
+        return None
 
 
 def add_options(parser: Any) -> None:
@@ -105,6 +113,12 @@ def add_options(parser: Any) -> None:
     )
     group.addoption("--no-report", action="store_true", help="do not write the feature report")
     group.addoption(
+        "--features",
+        dest="kc_features",
+        default="",
+        help="run only the tests of these catalog features (comma-separated names)",
+    )
+    group.addoption(
         "--no-prefetch",
         action="store_true",
         help="under xdist, create clusters only when a test first needs one",
@@ -140,6 +154,9 @@ def read_settings(config: Any) -> Settings:
             overrides.update(yaml.safe_load(path.read_text()) or {})
         except (OSError, yaml.YAMLError) as exc:
             raise KconformanceError(f"--image-map {path}: {exc}") from None
+    for name in (opt("kc_features") or "").split(","):
+        if name.strip():
+            catalog.feature(name.strip())
     forced = opt("kc_profile")
     if forced:
         catalog.profile(forced)
@@ -161,5 +178,6 @@ def read_settings(config: Any) -> Settings:
         report_dir=Path(opt("report_dir")) if opt("report_dir") else root / "reports",
         report=not opt("no_report"),
         prefetch=not opt("no_prefetch"),
+        only_features={f.strip() for f in (opt("kc_features") or "").split(",") if f.strip()},
         built=built,
     )

@@ -47,3 +47,14 @@ def test_fail_cgroup_v1_only_where_the_kubelet_knows_it():
 def test_two_node_profile_has_a_worker():
     profile = resolve_profile(default_catalog(), "two-node", "1.28")
     assert [n["role"] for n in kind_config(profile)["nodes"]] == ["control-plane", "worker"]
+
+
+def test_inotify_advice_names_the_sysctls(tmp_path):
+    from kconformance.preflight import inotify_advice
+
+    (tmp_path / "max_user_watches").write_text("8192\n")
+    (tmp_path / "max_user_instances").write_text("128\n")
+    advice = inotify_advice(6, proc_root=tmp_path)
+    assert "sysctl -w fs.inotify.max_user_watches=524288 (now 8192)" in advice
+    assert "sysctl -w fs.inotify.max_user_instances=512 (now 128)" in advice
+    assert inotify_advice(1, proc_root=tmp_path) is None
