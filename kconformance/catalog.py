@@ -98,8 +98,11 @@ class Gate:
 class Unavailability:
     releases: tuple[str, ...] | None  # None: every release
     reason: str
+    host: str | None = None  # only on hosts with this fact, e.g. "cgroup_v1"
 
-    def applies_to(self, release: str) -> bool:
+    def applies_to(self, release: str, host_facts: frozenset[str] = frozenset()) -> bool:
+        if self.host is not None and self.host not in host_facts:
+            return False
         return self.releases is None or release in self.releases
 
 
@@ -125,9 +128,11 @@ class Feature:
             return {}
         return self.runtime_config[max(applicable, key=release_key)]
 
-    def unavailable_reason(self, release: str) -> str | None:
+    def unavailable_reason(
+        self, release: str, host_facts: frozenset[str] = frozenset()
+    ) -> str | None:
         for entry in self.unavailable:
-            if entry.applies_to(release):
+            if entry.applies_to(release, host_facts):
                 return entry.reason
         return None
 
@@ -207,6 +212,15 @@ class Catalog:
 
     def features_in_profile(self, profile: str) -> list[Feature]:
         return [f for f in self.features.values() if f.profile == profile]
+
+
+def host_facts() -> frozenset[str]:
+    """Facts about this machine that decide what its kind clusters can show (their nodes share
+    its kernel and cgroup hierarchy)."""
+    from pathlib import Path as _Path
+
+    v2 = _Path("/sys/fs/cgroup/cgroup.controllers").exists()
+    return frozenset({"cgroup_v2" if v2 else "cgroup_v1"})
 
 
 def normalize_release(value: str) -> str:
@@ -308,6 +322,7 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
                 if entry["releases"] == "all"
                 else tuple(str(r) for r in entry["releases"]),
                 reason=str(entry["reason"]),
+                host=entry.get("host"),
             )
             for entry in spec.get("unavailable", ())
         )

@@ -40,6 +40,7 @@ def plan_test(
     forced_profile: str | None = None,
     extra_gates: Mapping[str, bool] | None = None,
     kubernetes_version: str | None = None,
+    host: frozenset[str] = frozenset(),
 ) -> TestPlan:
     """The profile a test needs on ``release``, and a skip reason when it cannot run there."""
     feature = catalog.feature(feature_name) if feature_name else None
@@ -50,12 +51,17 @@ def plan_test(
     if forced_profile:
         profile_name = forced_profile
     profile = resolve_profile(
-        catalog, profile_name, release, extra_gates, kubernetes_version=kubernetes_version
+        catalog,
+        profile_name,
+        release,
+        extra_gates,
+        kubernetes_version=kubernetes_version,
+        host=host,
     )
     plan = TestPlan(release, feature, profile, expects_off=off, forced=bool(forced_profile))
     if feature is None:
         return plan
-    reason = feature.unavailable_reason(release)
+    reason = feature.unavailable_reason(release, host)
     if reason:
         return _skip(plan, f"{feature.name} (KEP {feature.kep}) on {release}: {reason}")
     if off:
@@ -97,5 +103,6 @@ def validate_run_profiles(settings: Any) -> None:
                 release,
                 settings.extra_gates,
                 kubernetes_version=settings.kubernetes_version(release),
+                host=settings.host,
             )
             validate_profile(settings.catalog, profile)

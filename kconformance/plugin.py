@@ -215,6 +215,7 @@ def _plan_items(config: pytest.Config, items: list[pytest.Item]) -> None:
                 forced_profile=settings.forced_profile,
                 extra_gates=settings.extra_gates,
                 kubernetes_version=settings.kubernetes_version(release),
+                host=settings.host,
             )
             if plan.profile.hash not in validated:
                 validate_profile(catalog, plan.profile)

@@ -79,6 +79,7 @@ def resolve_profile(
     extra_gates: Mapping[str, bool] | None = None,
     extra_kubelet: Mapping[str, Any] | None = None,
     kubernetes_version: str | None = None,
+    host: frozenset[str] = frozenset(),
 ) -> Profile:
     """Build the profile ``name`` for ``release`` from the features assigned to it.
 
@@ -96,7 +97,7 @@ def resolve_profile(
     kcm: dict[str, str] = {}
     if name != "baseline":
         for feature in catalog.features_in_profile(name):
-            if feature.unavailable_reason(release):
+            if feature.unavailable_reason(release, host):
                 continue  # its tests are skipped there; an unused alpha gate is only risk
             for gate_name in feature.gates:
                 stage = catalog.gates[gate_name].stage(release)

@@ -9,7 +9,13 @@ from typing import Any
 import yaml
 
 from kconformance.artifacts import BuiltRelease, built_releases, newest
-from kconformance.catalog import Catalog, load_catalog, normalize_release, release_key
+from kconformance.catalog import (
+    Catalog,
+    host_facts,
+    load_catalog,
+    normalize_release,
+    release_key,
+)
 from kconformance.errors import CatalogError, KconformanceError
 from kconformance.profiles import parse_gate_list
 
@@ -34,6 +40,7 @@ class Settings:
     report: bool
     prefetch: bool
     only_features: set[str]
+    host: frozenset[str]  # facts of the machine kind clusters run on; empty for --kubeconfig
     built: dict[str, BuiltRelease] = field(default_factory=dict)
 
     @property
@@ -179,5 +186,6 @@ def read_settings(config: Any) -> Settings:
         report=not opt("no_report"),
         prefetch=not opt("no_prefetch"),
         only_features={f.strip() for f in (opt("kc_features") or "").split(",") if f.strip()},
+        host=frozenset() if opt("kubeconfig") else host_facts(),
         built=built,
     )

@@ -41,3 +41,10 @@ def test_forced_profile_runs_even_when_feature_is_off(catalog):
 def test_unknown_feature(catalog):
     with pytest.raises(CatalogError, match="unknown feature 'Nope'"):
         plan_test(catalog, "1.28", "Nope")
+
+
+def test_host_condition_skips_only_on_that_host(catalog):
+    v1 = frozenset({"cgroup_v1"})
+    assert "cgroup v1" in plan_test(catalog, "1.36", "NodeSwap", host=v1).skip
+    assert plan_test(catalog, "1.36", "NodeSwap", host=frozenset({"cgroup_v2"})).skip is None
+    assert plan_test(catalog, "1.28", "NodeSwap", host=v1).skip is None

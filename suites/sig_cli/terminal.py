@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 def answer_prompt(
     argv: Sequence[str], prompt: str, answer: str, env: Mapping[str, str], timeout: float = 30
 ) -> tuple[int, str]:
-    """Run ``argv`` on a pty, type ``answer`` once ``prompt`` shows, return (exit code, screen)."""
+    """Run ``argv`` on a pty, type ``answer`` once ``prompt`` shows (compared without case:
+    kubectl 1.28 asks "(y/n)", later releases "(y/N)"), return (exit code, screen)."""
     master, slave = pty.openpty()
     proc = subprocess.Popen(
         list(argv),
@@ -38,7 +39,7 @@ def answer_prompt(
                 if not chunk:
                     break
                 screen += chunk
-                if not answered and prompt.encode() in screen:
+                if not answered and prompt.lower().encode() in screen.lower():
                     os.write(master, answer.encode() + b"\n")
                     answered = True
             elif proc.poll() is not None:
