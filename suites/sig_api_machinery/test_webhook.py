@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from kconformance.testing import ApiRejection, Kube
+from kconformance.testing import ApiRejection, Kube, has_condition
 from suites.sig_api_machinery.apis import NotYet, until_in_effect
 from suites.sig_api_machinery.certificates import make_serving_cert
 
@@ -36,18 +36,7 @@ def deny_all_webhook(kube: Kube, tmp_path) -> str:
     kube.apply(
         "sig_api_machinery/webhook-server.yaml", cert=cert.b64(cert.cert), key=cert.b64(cert.key)
     )
-    kube.wait_for(
-        "Pod",
-        lambda p: (
-            bool(p)
-            and any(
-                c["type"] == "Ready" and c["status"] == "True"
-                for c in p["status"].get("conditions") or []
-            )
-        ),
-        name="webhook",
-        timeout=90,
-    )
+    kube.wait_for("Pod", lambda p: has_condition(p, "Ready"), name="webhook", timeout=90)
     return cert.b64(cert.ca)
 
 

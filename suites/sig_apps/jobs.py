@@ -38,3 +38,15 @@ def pods_per_index(pods: list[dict[str, Any]]) -> Counter[int]:
 
 def job_pods(kube: Any, job_name: str) -> list[dict[str, Any]]:
     return kube.list("Pod", label_selector=f"job-name={job_name}")
+
+
+def only_pod_running(kube: Any, job_name: str, timeout: float = 90) -> str:
+    """Wait until the Job's single pod runs; return its name."""
+    pods = kube.wait_for(
+        "Pod",
+        lambda ps: len(ps) == 1 and ps[0]["status"].get("phase") == "Running",
+        label_selector=f"job-name={job_name}",
+        timeout=timeout,
+        description=f"the one pod of Job {job_name} to run",
+    )
+    return str(pods[0]["metadata"]["name"])

@@ -9,7 +9,14 @@ from __future__ import annotations
 import pytest
 
 from kconformance.testing import ApiRejection, Kube, assert_matches, has_condition
-from suites.sig_apps.jobs import INDEX_LABEL, final_condition, finished, job_pods, pods_per_index
+from suites.sig_apps.jobs import (
+    INDEX_LABEL,
+    final_condition,
+    finished,
+    job_pods,
+    only_pod_running,
+    pods_per_index,
+)
 
 
 @pytest.mark.feature("JobBackoffLimitPerIndex")
@@ -112,13 +119,7 @@ def test_ignore_rule_does_not_count_an_evicted_pod(kube: Kube) -> None:
     evicted through the Eviction API is replaced and status.failed stays 0."""
     kube.apply("sig_apps/job-pod-failure-policy-ignore.yaml")
     name = "job-pod-failure-policy-ignore"
-    pods = kube.wait_for(
-        "Pod",
-        lambda ps: len(ps) == 1 and ps[0]["status"].get("phase") == "Running",
-        label_selector=f"job-name={name}",
-        timeout=90,
-    )
-    first = pods[0]["metadata"]["name"]
+    first = only_pod_running(kube, name)
     kube.cluster.core.create_namespaced_pod_eviction(
         first, kube.namespace, {"metadata": {"name": first, "namespace": kube.namespace}}
     )
@@ -153,13 +154,7 @@ def test_counted_failures_use_up_the_backoff_limit(kube: Kube, exit_code: int) -
 def _start(kube: Kube, policy: str) -> tuple[str, str]:
     name = f"replace-{policy.lower()}"
     kube.apply("sig_apps/job-pod-replacement-policy.yaml", name=name, policy=policy, grace=15)
-    pods = kube.wait_for(
-        "Pod",
-        lambda ps: len(ps) == 1 and ps[0]["status"].get("phase") == "Running",
-        label_selector=f"job-name={name}",
-        timeout=90,
-    )
-    first = pods[0]["metadata"]["name"]
+    first = only_pod_running(kube, name)
     kube.delete("Pod", first)
     return name, first
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kconformance.testing import Kube
+from kconformance.testing import Kube, has_condition
 from suites.sig_network.nodeports import parse_range, static_band_size
 
 
@@ -66,18 +66,7 @@ def test_terminating_but_serving_endpoint_still_gets_traffic(kube: Kube) -> None
     terminating pod, and "ready" is false for every terminating endpoint.
     """
     kube.apply("sig_network/terminating-endpoint.yaml")
-    kube.wait_for(
-        "Pod",
-        lambda p: (
-            bool(p)
-            and any(
-                c["type"] == "Ready" and c["status"] == "True"
-                for c in p["status"].get("conditions") or []
-            )
-        ),
-        name="backend",
-        timeout=90,
-    )
+    kube.wait_for("Pod", lambda p: has_condition(p, "Ready"), name="backend", timeout=90)
     kube.delete("Pod", "backend")
     slices = kube.wait_for(
         "EndpointSlice",
