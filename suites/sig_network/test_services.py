@@ -40,21 +40,42 @@ def test_dynamic_node_ports_avoid_the_static_band_until_it_is_all_that_is_left(
     assert low <= fallback < band_end and fallback != 30005
 
 
-@pytest.mark.feature("KubeProxyDrainingTerminatingNodes")
-def test_kube_proxy_answers_livez_and_healthz(kube: Kube) -> None:
-    """kube-proxy's health server (port 10256) answers /livez and /healthz from the node."""
-    kube.apply("sig_network/kube-proxy-health.yaml", name="health")
+def _proxy_health(kube: Kube, name: str, expect_healthz: int) -> dict[str, str]:
+    kube.apply("sig_network/kube-proxy-health.yaml", name=name, expect_healthz=expect_healthz)
     kube.wait_for(
         "Pod",
-        lambda p: p and p["status"].get("phase") in ("Succeeded", "Failed"),
-        name="health",
+        lambda p: bool(p) and p["status"].get("phase") in ("Succeeded", "Failed"),
+        name=name,
         timeout=90,
     )
-    out = kube.cluster.core.read_namespaced_pod_log("health", kube.namespace)
-    lines = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-    assert lines["livez"].startswith("200"), out
-    assert lines["healthz"].startswith("200"), out
-    assert "lastUpdated" in lines["livez"]
+    out = kube.cluster.core.read_namespaced_pod_log(name, kube.namespace)
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+@pytest.mark.feature("KubeProxyDrainingTerminatingNodes")
+def test_kube_proxy_healthz_fails_while_the_node_is_drained_and_livez_does_not(kube: Kube) -> None:
+    """kube-proxy's health server (port 10256) answers /livez and /healthz with 200. Once the
+    node carries the ToBeDeletedByClusterAutoscaler taint, /healthz answers 503 so load
+    balancers drain it, while /livez keeps answering 200 (kube-proxy itself is fine).
+
+    Observed: 1.28 serves /livez with the gate off too; what the gate changes is /healthz.
+    The taint is PreferNoSchedule (kube-proxy looks at the key only), so tests running beside
+    this one can still schedule, and it is removed afterwards.
+    """
+    before = _proxy_health(kube, "health-before", 200)
+    assert before["healthz"].startswith("200") and before["livez"].startswith("200"), before
+    assert "lastUpdated" in before["livez"]
+
+    node = kube.cluster.core.list_node().items[0]
+    original = [t.to_dict() for t in node.spec.taints or []]
+    taint = {"key": "ToBeDeletedByClusterAutoscaler", "value": "1", "effect": "PreferNoSchedule"}
+    kube.cluster.core.patch_node(node.metadata.name, {"spec": {"taints": [*original, taint]}})
+    try:
+        draining = _proxy_health(kube, "health-draining", 503)
+    finally:
+        kube.cluster.core.patch_node(node.metadata.name, {"spec": {"taints": original}})
+    assert draining["healthz"].startswith("503"), draining
+    assert draining["livez"].startswith("200"), draining
 
 
 @pytest.mark.feature("ProxyTerminatingEndpoints")
