@@ -4,8 +4,9 @@ from kconformance.errors import CommandError
 
 
 def test_command_error_leads_with_the_error_line_and_keeps_the_tail():
-    output = "Creating cluster ...\nERROR: failed to create cluster: failed to join node\nStack:\n" + "\n".join(
-        f"  frame {i}" for i in range(60)
+    output = (
+        "Creating cluster ...\nERROR: failed to create cluster: failed to join node\nStack:\n"
+        + "\n".join(f"  frame {i}" for i in range(60))
     )
     text = str(CommandError(["kind", "create", "cluster", "--name", "a b"], 1, output))
     first, second = text.splitlines()[:2]

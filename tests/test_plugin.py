@@ -210,3 +210,37 @@ def test_junit_carries_sig_feature_and_kep(project):
     xml = (project.path / "junit.xml").read_text()
     assert '<property name="feature" value="JobBackoffLimitPerIndex"' in xml
     assert '<property name="kep" value="3850"' in xml
+
+
+SLOW_SUITE = """
+import time
+import pytest
+
+@pytest.mark.feature("SidecarContainers")
+def test_slow(cluster):
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["n0", "n2"])
+def test_sigterm_deletes_the_clusters(project, workers):
+    """CI cancels with SIGTERM: the run must still delete what it created."""
+    import signal
+    import subprocess
+    import sys
+
+    project.makepyfile(**{"suites/sig_node/test_slow": SLOW_SUITE})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "suites/sig_node/test_slow.py", *BASE, *workers],
+        cwd=project.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "create cluster" not in verbs(project):
+        time.sleep(0.2)
+    time.sleep(2)  # let the test start sleeping inside the cluster
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert verbs(project) == ["create cluster", "delete cluster"], out
