@@ -155,6 +155,13 @@ def _crosscheck(args: argparse.Namespace) -> int:
     )
     if record is None:
         raise KconformanceError("our run left no kept gates cluster to run upstream tests on")
+    from kconformance.artifacts import built_releases
+    from kconformance.crosscheck import alias_images
+    from kconformance.kind import KindCLI
+
+    built = built_releases()[release]
+    for image in alias_images(Path(binary), dict(built.images)):
+        KindCLI(built.kind or "kind").load_image(record.name, image)
     try:
         rows = crosscheck(
             catalog,
