@@ -66,11 +66,13 @@ def run_upstream(
         "--disable-log-dump",
     ]
     started = time.monotonic()
-    proc = subprocess.run(
-        argv, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout
-    )
+    timed_out = False
+    with open(report_dir / "e2e.log", "w") as log:
+        try:
+            subprocess.run(argv, text=True, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
     seconds = time.monotonic() - started
-    (report_dir / "e2e.log").write_text(proc.stdout)
     passed = failed = skipped = 0
     for junit in report_dir.glob("junit*.xml"):
         for case in ET.parse(junit).getroot().iter("testcase"):
