@@ -66,7 +66,7 @@ class Cluster:
         try:
             return self.dynamic.resources.get(**query)
         except ResourceNotFoundError:
-            self.dynamic.invalidate_cache()  # a kind added since discovery was cached
+            self.dynamic.resources.invalidate_cache()  # a kind added since discovery was cached
             return self.dynamic.resources.get(**query)
 
     def server_version(self) -> str:
