@@ -73,9 +73,18 @@ def run_upstream(
         except subprocess.TimeoutExpired:
             timed_out = True
     seconds = time.monotonic() - started
+    return verdict_from(report_dir, focus, seconds, timed_out, timeout)
+
+
+def verdict_from(
+    report_dir: Path, focus: str, seconds: float, timed_out: bool = False, timeout: float = 0
+) -> UpstreamResult:
+    """Count the specs ([It] entries) of ginkgo's JUnit; suite set-up entries are not tests."""
     passed = failed = skipped = 0
     for junit in report_dir.glob("junit*.xml"):
         for case in ET.parse(junit).getroot().iter("testcase"):
+            if not str(case.get("name", "")).startswith("[It]"):
+                continue
             if case.find("skipped") is not None:
                 skipped += 1
             elif case.find("failure") is not None or case.find("error") is not None:
@@ -91,6 +100,10 @@ def run_upstream(
     else:
         verdict = "no test matched"
     return UpstreamResult("", focus, verdict, seconds, passed, failed, skipped)
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower())
 
 
 def our_results(report_json: Path, release: str) -> dict[str, tuple[str, float]]:
@@ -125,8 +138,9 @@ def crosscheck(
                     )
                 )
                 continue
-            slug = re.sub(r"[^a-z0-9]+", "-", feature.name.lower())
-            result = run_upstream(e2e_binary, kubeconfig, upstream["focus"], work_dir / slug)
+            result = run_upstream(
+                e2e_binary, kubeconfig, upstream["focus"], work_dir / slug(feature.name)
+            )
             verdict, seconds = ours.get(feature.name, ("not run", 0.0))
             label = f"{result.verdict} ({result.passed}/{result.passed + result.failed})"
             rows.append((feature.name, verdict, label, seconds, result.seconds))
