@@ -12,7 +12,6 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -504,7 +503,3 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.section("kconformance timings")
         for line in lines:
             terminalreporter.write_line(line)
-
-
-def manifests_root(config: pytest.Config) -> Path:
-    return config.stash[RUN].settings.manifests_dir
