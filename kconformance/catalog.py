@@ -217,9 +217,7 @@ class Catalog:
 def host_facts() -> frozenset[str]:
     """Facts about this machine that decide what its kind clusters can show (their nodes share
     its kernel and cgroup hierarchy)."""
-    from pathlib import Path as _Path
-
-    v2 = _Path("/sys/fs/cgroup/cgroup.controllers").exists()
+    v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
     return frozenset({"cgroup_v2" if v2 else "cgroup_v1"})
 
 

@@ -292,9 +292,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     """xdist controller: start printing the workers' cluster events as they happen."""
     run = node.config.stash[RUN]
-    if getattr(run, "_tail_started", False):
+    if run.tail_started:
         return
-    run._tail_started = True  # type: ignore[attr-defined]
+    run.tail_started = True
     thread = threading.Thread(
         target=_tail_events, args=(node.config, run), name="kconformance-events", daemon=True
     )
@@ -302,7 +302,7 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
 
 
 def _tail_events(config: pytest.Config, run: Run) -> None:
-    while not getattr(run, "_stop_tail", False):
+    while not run.stop_tail:
         _print_new_events(config, run)
         time.sleep(0.5)  # tailing a file: the only polling in the tool, and not a test wait
 
@@ -317,14 +317,13 @@ def _print_new_events(config: pytest.Config, run: Run) -> None:
     with _TAIL_LOCK:
         if not path.exists():
             return
-        seen = getattr(run, "_events_seen", 0)
         lines = path.read_text().splitlines()
-        for line in lines[seen:]:
+        for line in lines[run.events_seen :]:
             try:
                 _write_line(config, Event(**json.loads(line)).line())
             except (ValueError, TypeError):
                 pass
-        run._events_seen = len(lines)  # type: ignore[attr-defined]
+        run.events_seen = len(lines)
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -452,8 +451,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = config.stash[RUN]
     if _is_worker(config) or not run.is_controller:
         return
-    run._stop_tail = True  # type: ignore[attr-defined]
-    if getattr(run, "_tail_started", False):
+    run.stop_tail = True
+    if run.tail_started:
         _print_new_events(config, run)
     collector = config.stash[COLLECTOR]
     preflight_error = run.identity.run_dir / "preflight-error.txt"
@@ -462,10 +461,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         _write_line(config, f"ERROR: {message}")
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
     if run.identity.run_dir.exists():
-        if getattr(run, "_tail_started", False):
+        if run.tail_started:
             run.pool.on_event = None  # teardown events: printed below from the file, once
         run.pool.teardown()
-        if getattr(run, "_tail_started", False):
+        if run.tail_started:
             _print_new_events(config, run)
         collector.add_cluster_events(run.pool.events())
         shutil.rmtree(run.identity.run_dir, ignore_errors=True)

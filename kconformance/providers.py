@@ -14,7 +14,7 @@ from kconformance.errors import CommandError
 from kconformance.kind import KindCLI
 from kconformance.kindconfig import render
 from kconformance.profiles import Profile
-from kconformance.waits import wait_for
+from kconformance.waits import has_condition, wait_for
 
 
 @dataclass(frozen=True)
@@ -82,13 +82,7 @@ class KindDriver:
 
 
 def _ready(item: dict) -> bool:
-    status = item.get("status") or {}
-    if status.get("phase") == "Succeeded":
-        return True
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in status.get("conditions") or []
-    )
+    return (item.get("status") or {}).get("phase") == "Succeeded" or has_condition(item, "Ready")
 
 
 def wait_until_usable(kubeconfig: Path, release: str, timeout: float = 300) -> None:

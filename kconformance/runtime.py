@@ -65,6 +65,10 @@ class Run:
     _clusters: dict[str, Cluster] = field(default_factory=dict)
     _live_gates: dict[str, dict[str, bool]] = field(default_factory=dict)
     _preflight_done: set[str] = field(default_factory=set)
+    # controller only: printing the workers' cluster events from the run's event file
+    tail_started: bool = False
+    stop_tail: bool = False
+    events_seen: int = 0
 
     # -- tools per release ------------------------------------------------------------------
     def tools(self, release: str) -> ReleaseTools:
