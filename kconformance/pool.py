@@ -10,19 +10,20 @@ sweep delete what a dead run left behind - and nothing it did not create.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from kconformance.errors import ClusterError
+from kconformance.events import Event, EventLog
 from kconformance.profiles import Profile
+from kconformance.registry import ClusterRecord, Registry, file_lock, pid_alive, write_json
+
+__all__ = ["ClusterPool", "ClusterRecord", "Event", "Registry", "cluster_name", "pid_alive"]
 
 NAME_PREFIX = "kc-"
 
@@ -39,110 +40,9 @@ class ClusterDriver(Protocol):
     def collect_logs(self, name: str, dest: Path) -> None: ...
 
 
-@dataclass
-class ClusterRecord:
-    name: str
-    profile_key: str
-    profile_hash: str
-    run_id: str
-    owner_pid: int
-    creator_pid: int
-    keep: bool
-    kubeconfig: str
-    state: str  # creating | ready | failed
-    error: str | None = None
-    create_seconds: float | None = None
-    created_at: float = 0.0
-
-    @classmethod
-    def read(cls, path: Path) -> ClusterRecord | None:
-        try:
-            return cls(**json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive flock: released by the kernel if the holder dies, so a crash never deadlocks."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    tmp.replace(path)
-
-
 def cluster_name(profile: Profile, run_id: str) -> str:
     """kc-<profile>-<release digits>-<run id>: readable in `kind get clusters`, never colliding."""
     return f"{NAME_PREFIX}{profile.name}-{profile.release.replace('.', '')}-{run_id}"
-
-
-class Registry:
-    """The machine-wide list of clusters this tool created, one JSON file per cluster."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
-
-    def path(self, name: str) -> Path:
-        return self.root / f"{name}.json"
-
-    def kubeconfig(self, name: str) -> Path:
-        return self.root / f"{name}.kubeconfig"
-
-    def read(self, name: str) -> ClusterRecord | None:
-        return ClusterRecord.read(self.path(name))
-
-    def write(self, record: ClusterRecord) -> None:
-        _write_json(self.path(record.name), asdict(record))
-
-    def remove(self, name: str) -> None:
-        for path in (self.path(name), self.kubeconfig(name)):
-            path.unlink(missing_ok=True)
-
-    def records(self) -> list[ClusterRecord]:
-        return [r for p in sorted(self.root.glob("*.json")) if (r := ClusterRecord.read(p))]
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        with file_lock(self.root / ".lock"):
-            yield
-
-
-@dataclass
-class Event:
-    event: str
-    name: str
-    profile: str
-    seconds: float | None = None
-    detail: str = ""
-
-    def line(self) -> str:
-        if self.event == "warning":
-            return f"kconformance: warning: {self.detail}"
-        took = f" in {self.seconds:.1f}s" if self.seconds is not None else ""
-        detail = f" ({self.detail})" if self.detail else ""
-        return f"kconformance: cluster {self.name} [{self.profile}] {self.event}{took}{detail}"
 
 
 class ClusterPool:
@@ -167,23 +67,20 @@ class ClusterPool:
         self.keep = keep
         self.artifacts_dir = artifacts_dir
         self.on_event = on_event
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.event_log = EventLog(run_dir / "events.jsonl")
 
     # -- events ---------------------------------------------------------------------------
     @property
     def events_path(self) -> Path:
-        return self.run_dir / "events.jsonl"
+        return self.event_log.path
 
     def _emit(self, event: Event) -> None:
-        with open(self.events_path, "a") as handle:
-            handle.write(json.dumps(asdict(event)) + "\n")
+        self.event_log.append(event)
         if self.on_event:
             self.on_event(event)
 
     def events(self) -> list[Event]:
-        if not self.events_path.exists():
-            return []
-        return [Event(**json.loads(line)) for line in self.events_path.read_text().splitlines()]
+        return self.event_log.read()
 
     def warn(self, message: str) -> None:
         """A run-wide warning, printed by the controller even when raised in a worker."""
@@ -211,7 +108,7 @@ class ClusterPool:
                 self._discard(name, profile.key, "creator died")
             record = self._claim_kept(profile) if self.keep else None
             if record is not None:
-                _write_json(state_path, {"name": record.name})
+                write_json(state_path, {"name": record.name})
                 return record
             return self._create(profile, state_path)
 
@@ -252,7 +149,7 @@ class ClusterPool:
             created_at=time.time(),
         )
         self.registry.write(record)
-        _write_json(state_path, {"name": name})  # so waiters and teardown know it, even mid-way
+        write_json(state_path, {"name": name})  # so waiters and teardown know it, even mid-way
         self._emit(Event("creating", name, profile.key, detail=f"hash {profile.hash}"))
         started = time.monotonic()
         try:

@@ -65,10 +65,6 @@ class Run:
     _clusters: dict[str, Cluster] = field(default_factory=dict)
     _live_gates: dict[str, dict[str, bool]] = field(default_factory=dict)
     _preflight_done: set[str] = field(default_factory=set)
-    # controller only: printing the workers' cluster events from the run's event file
-    tail_started: bool = False
-    stop_tail: bool = False
-    events_seen: int = 0
 
     # -- tools per release ------------------------------------------------------------------
     def tools(self, release: str) -> ReleaseTools:
@@ -149,6 +145,10 @@ class Run:
         advice = preflight.inotify_advice(node_count)
         if advice:
             self.pool.warn(advice)
+
+    def remove_run_dir(self) -> None:
+        """The run's shared files, once the controller has torn down and read the events."""
+        shutil.rmtree(self.identity.run_dir, ignore_errors=True)
 
     def cluster_for(self, profile: Profile) -> Cluster:
         record = self.pool.acquire(profile)

@@ -244,3 +244,28 @@ def test_sigterm_deletes_the_clusters(project, workers):
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert verbs(project) == ["create cluster", "delete cluster"], out
+
+
+ROLE_SUITE = """
+def test_roles(pytestconfig):
+    manager = pytestconfig.pluginmanager
+    assert manager.get_plugin("kconformance-controller") is not None
+    assert manager.get_plugin("kconformance-worker") is None
+"""
+
+
+def test_controller_work_lives_in_its_own_plugin_object(project):
+    """-n 0: the only process is the controller; no worker plugin is registered."""
+    project.makepyfile(test_roles=ROLE_SUITE)
+    result = project.runpytest_subprocess(*BASE, "test_roles.py")
+    result.assert_outcomes(passed=1)
+
+
+def test_each_xdist_worker_registers_only_the_worker_plugin(project):
+    project.makepyfile(
+        test_roles=ROLE_SUITE.replace("is not None", "is _x")
+        .replace("is None", "is not None")
+        .replace("is _x", "is None")
+    )
+    result = project.runpytest_subprocess(*BASE, "test_roles.py", "-n", "1")
+    result.assert_outcomes(passed=1)
