@@ -1,7 +1,7 @@
 """The controller's plugin: what only the process that owns the run does.
 
 Under ``-n 0`` that is the only process; under xdist it is the xdist controller, which runs no
-tests itself. It sweeps clusters left by dead runs, hands workers the run identity, prints the
+tests itself. It hands workers the run identity, prints the
 workers' cluster events as they happen, collects every test report, and at the end tears the
 run's clusters down and writes the feature report. Registered from ``pytest_configure``, the way
 pytest-xdist registers its ``DSession`` only on the controller.
@@ -69,17 +69,6 @@ class ControllerPlugin:
                 write_line(self.config, event.line())
 
     # -- session ------------------------------------------------------------------------------
-    def pytest_sessionstart(self, session: pytest.Session) -> None:
-        run = self.run
-        if run.settings.existing_cluster or self.config.option.collectonly:
-            return
-        try:
-            swept = run.pool.sweep()
-        except KconformanceError:
-            swept = []
-        for name in swept:
-            write_line(self.config, f"kconformance: removed cluster {name} left by a run that died")
-
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Every report, from every worker, feeds the feature report."""

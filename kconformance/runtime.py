@@ -17,7 +17,7 @@ from pathlib import Path
 from kconformance import preflight
 from kconformance.artifacts import cache_dir
 from kconformance.client import Cluster
-from kconformance.errors import ClusterError, EnvironmentProblem
+from kconformance.errors import ClusterError, EnvironmentProblem, KconformanceError
 from kconformance.featurestate import parse_feature_metrics
 from kconformance.kind import KindCLI
 from kconformance.pool import ClusterPool, Event, Registry
@@ -65,6 +65,7 @@ class Run:
     _clusters: dict[str, Cluster] = field(default_factory=dict)
     _live_gates: dict[str, dict[str, bool]] = field(default_factory=dict)
     _preflight_done: set[str] = field(default_factory=set)
+    _swept: bool = False
 
     # -- tools per release ------------------------------------------------------------------
     def tools(self, release: str) -> ReleaseTools:
@@ -133,11 +134,18 @@ class Run:
         return self._pool
 
     def check_host(self, releases: Iterable[str], node_count: int) -> None:
-        """Docker, kind and node images, once per release: fail before anything is created."""
+        """Docker, kind and node images, once per release: fail before anything is created.
+
+        The first check also sweeps clusters left by dead runs: only a run that is about to
+        create clusters touches the machine's cluster registry (``pytest tests`` never does).
+        """
         todo = [r for r in releases if r not in self._preflight_done]
         if not todo:
             return
         preflight.check_docker()
+        if not self._swept:
+            self._swept = True
+            self.sweep()
         for release in todo:
             tools = self.tools(release)
             preflight.check_image(tools.node_image)
@@ -149,6 +157,14 @@ class Run:
     def remove_run_dir(self) -> None:
         """The run's shared files, once the controller has torn down and read the events."""
         shutil.rmtree(self.identity.run_dir, ignore_errors=True)
+
+    def sweep(self) -> list[str]:
+        """Delete clusters whose run died (each one printed as a 'sweeping' event)."""
+        try:
+            return self.pool.sweep()
+        except KconformanceError as exc:
+            self.pool.warn(f"could not sweep clusters of dead runs: {str(exc).splitlines()[0]}")
+            return []
 
     def cluster_for(self, profile: Profile) -> Cluster:
         record = self.pool.acquire(profile)

@@ -269,3 +269,28 @@ def test_each_xdist_worker_registers_only_the_worker_plugin(project):
     )
     result = project.runpytest_subprocess(*BASE, "test_roles.py", "-n", "1")
     result.assert_outcomes(passed=1)
+
+
+def test_a_run_without_cluster_tests_leaves_the_registry_and_clusters_alone(project):
+    """`pytest tests` on a machine with clusters of other runs: no sweep, no kind call.
+
+    The registry entry's owner is dead, so a sweep would delete it: only a run that is about to
+    create clusters may sweep.
+    """
+    import os as _os
+
+    from kconformance.pool import ClusterRecord, Registry
+
+    registry = Registry(Path(_os.environ["KCONFORMANCE_CACHE"]) / "clusters")
+    registry.write(
+        ClusterRecord(
+            "kc-gates-128-dead00", "1.28-gates", "h", "dead00", 999999, 999999, False, "", "ready"
+        )
+    )
+    (project.state / "clusters").mkdir(parents=True)
+    (project.state / "clusters" / "kc-gates-128-dead00").touch()
+    project.makepyfile(test_unit="def test_plain():\n    assert True\n")
+    result = project.runpytest_subprocess(*BASE, "test_unit.py")
+    result.assert_outcomes(passed=1)
+    assert registry.read("kc-gates-128-dead00") is not None
+    assert kind_calls(project) == []
