@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -24,6 +26,26 @@ from kconformance.terminal import write_line
 def _sigterm_to_interrupt(signum: int, frame: Any) -> None:
     """CI cancels with SIGTERM: treat it as Ctrl-C so pytest runs its teardown and we delete."""
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def signals_deferred(say: Any) -> Iterator[None]:
+    """Let teardown finish under a second SIGINT/SIGTERM (CI cancel sends SIGINT, then SIGTERM):
+    while it runs, those signals are reported, not raised. kind runs in its own session (see
+    process.run), so a terminal's Ctrl-C does not reach it either."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def deferred(signum: int, frame: Any) -> None:
+        say(f"kconformance: {signal.Signals(signum).name} during teardown: still deleting clusters")
+
+    previous = {sig: signal.signal(sig, deferred) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class ControllerPlugin:
@@ -84,15 +106,33 @@ class ControllerPlugin:
         if preflight_error.exists():
             write_line(self.config, f"ERROR: {preflight_error.read_text()}")
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
-        if run.identity.run_dir.exists():
-            if tailing:
-                run.pool.on_event = None  # teardown events: printed below from the file, once
-            run.pool.teardown()
-            if tailing:
-                self._print_new_events()
-            self.collector.add_cluster_events(run.pool.events())
-            run.remove_run_dir()
-        settings = run.settings
+        try:
+            self._teardown(tailing)
+        finally:
+            self._write_report()
+
+    def _teardown(self, tailing: bool) -> None:
+        run = self.run
+        if run.settings.existing_cluster or not run.identity.run_dir.exists():
+            return  # no process of this run got as far as a cluster
+        if tailing:
+            run.pool.on_event = None  # teardown events: printed below from the file, once
+        with signals_deferred(lambda line: write_line(self.config, line)):
+            left = run.pool.teardown()
+        if tailing:
+            self._print_new_events()
+        self.collector.add_cluster_events(run.pool.events())
+        if left:
+            names = ", ".join(r.name for r in left)
+            write_line(
+                self.config,
+                f"kconformance: {len(left)} cluster(s) could not be deleted and stay in the "
+                f"registry for the next run's sweep: {names}",
+            )
+        run.remove_run_dir()
+
+    def _write_report(self) -> None:
+        settings = self.run.settings
         if settings.report and not self.config.option.collectonly and self.collector.has_results:
             written = self.collector.write(settings.report_dir, settings.releases)
             write_line(

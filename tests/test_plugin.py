@@ -294,3 +294,39 @@ def test_a_run_without_cluster_tests_leaves_the_registry_and_clusters_alone(proj
     result.assert_outcomes(passed=1)
     assert registry.read("kc-gates-128-dead00") is not None
     assert kind_calls(project) == []
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["n0", "n2"])
+def test_teardown_finishes_under_a_second_sigint_and_sigterm(project, workers, monkeypatch):
+    """CI cancel: SIGINT, then SIGTERM while clusters are being deleted. The delete finishes,
+    the registry is empty, the run says it kept deleting."""
+    import signal
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("FAKE_KIND_DELETE_SECONDS", "3")
+    project.makepyfile(**{"suites/sig_node/test_slow": SLOW_SUITE})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "suites/sig_node/test_slow.py", *BASE, *workers],
+        cwd=project.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "create cluster" not in verbs(project):
+        time.sleep(0.1)
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    while time.monotonic() < deadline + 30 and "delete cluster" not in verbs(project):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert verbs(project) == ["create cluster", "delete cluster"], out
+    assert list((project.state / "clusters").iterdir()) == [], out
+    registry = Path(os.environ["KCONFORMANCE_CACHE"]) / "clusters"
+    assert list(registry.glob("*.json")) == [], out
+    assert "during teardown: still deleting clusters" in out
+    assert "deleted in" in out
