@@ -123,13 +123,16 @@ class Cluster:
     name: str
     kubeconfig: Path
     release: str
+    context: str | None = None
     profile: Profile | None = None
     kubectl_bin: str = "kubectl"
     images: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def api(self) -> k8s.ApiClient:
-        return k8s_config.new_client_from_config(config_file=str(self.kubeconfig))
+        return k8s_config.new_client_from_config(
+            config_file=str(self.kubeconfig), context=self.context
+        )
 
     @cached_property
     def dynamic(self) -> DynamicClient:
@@ -216,7 +219,7 @@ class Cluster:
     ) -> subprocess.CompletedProcess[str]:
         """Run the cluster's release's kubectl against this cluster only."""
         return process.run(
-            [self.kubectl_bin, "--kubeconfig", str(self.kubeconfig), *args],
+            [*self.kubectl_argv, *args],
             input_text=input_text,
             env=env,
             check=check,
@@ -225,4 +228,5 @@ class Cluster:
 
     @property
     def kubectl_argv(self) -> list[str]:
-        return [self.kubectl_bin, "--kubeconfig", str(self.kubeconfig)]
+        context = ["--context", self.context] if self.context else []
+        return [self.kubectl_bin, "--kubeconfig", str(self.kubeconfig), *context]

@@ -22,7 +22,7 @@ from kconformance.planning import TestPlan, plan_test, validate_run_profiles
 from kconformance.profiles import validate_profile
 from kconformance.report import ReportCollector
 from kconformance.runtime import Run, RunIdentity
-from kconformance.settings import add_options, read_settings
+from kconformance.settings import add_free_aliases, add_options, read_settings
 from kconformance.stash import COLLECTOR, PLAN, REPORTS, RUN, WORKSPACE, needed_profiles
 from kconformance.terminal import write_line
 from kconformance.waits import wait_for
@@ -32,10 +32,23 @@ from kconformance.workspace import Kube, namespace_name
 __all__ = ["COLLECTOR", "PLAN", "REPORTS", "ROLE", "RUN", "WORKSPACE"]
 
 ROLE = pytest.StashKey["ControllerPlugin | WorkerPlugin"]()
+ALIAS_CLASHES = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> Iterator[None]:
+    """Once every plugin and initial conftest has registered its options, add the plain names
+    (--kubeconfig, --k8s-version, --kube-context, --kind-bin) as aliases of ours where free:
+    next to pytest-kubernetes or pytest-kind-ng, theirs stay theirs and ours are --kc-*."""
+    result = yield
+    early_config.stash[ALIAS_CLASHES] = add_free_aliases(parser)
+    return result
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -86,7 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def settings_release_given(config: pytest.Config) -> bool:
-    return bool(config.getoption("k8s_version"))
+    return bool(config.getoption("kc_k8s_version"))
 
 
 def _adopt_server_release(run: Run) -> None:

@@ -193,6 +193,7 @@ class Run:
             handle = Cluster(
                 name=f"existing:{path}",
                 kubeconfig=path,
+                context=self.settings.kube_context,
                 release=release,
                 kubectl_bin=self.kubectl_for(release),
                 images=self.images(release),
