@@ -125,10 +125,18 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash[RUN]
     settings = run.settings
     mode = f"existing cluster {settings.kubeconfig}" if settings.existing_cluster else "kind"
-    return [
+    lines = [
         f"kconformance: releases {', '.join(settings.releases)}; {mode}; run {run.identity.run_id}"
         + ("; --keep-clusters" if settings.keep_clusters else "")
     ]
+    clashes = config.stash.get(ALIAS_CLASHES, [])
+    if clashes:
+        ours = ", ".join("--kc-" + name[2:] for name in clashes)
+        lines.append(
+            f"kconformance: {', '.join(clashes)} belong to another plugin here; "
+            f"kconformance reads {ours}"
+        )
+    return lines
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
