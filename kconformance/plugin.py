@@ -104,21 +104,10 @@ def settings_release_given(config: pytest.Config) -> bool:
 
 def _adopt_server_release(run: Run) -> None:
     """Against an existing cluster, the release is the server's, so skips match what it runs."""
-    from kconformance.catalog import normalize_release
-
-    cluster = run.existing_cluster()
     try:
-        release = normalize_release(cluster.server_version())
-    except Exception as exc:
-        raise pytest.UsageError(
-            f"--kubeconfig {cluster.kubeconfig}: cannot reach the cluster: {exc}"
-        ) from None
-    try:
-        run.settings.catalog.release(release)
+        run.adopt_server_release()
     except KconformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
-    run.settings.releases = [release]
-    cluster.release = release
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -275,12 +264,26 @@ def cluster(request: pytest.FixtureRequest, test_plan: TestPlan) -> Cluster:
     settings = run.settings
     if settings.existing_cluster:
         handle = run.existing_cluster()
+        if request.node.get_closest_marker("smoke"):
+            pytest.skip(_not_made_from(test_plan))
         _skip_unless_live(run, handle, test_plan)
         return handle
     try:
         return run.cluster_for(test_plan.profile)
     except ClusterError as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+def _not_made_from(plan: TestPlan) -> str:
+    """Why a smoke test (did the profile reach its cluster?) cannot judge an existing cluster."""
+    profile = plan.profile
+    gates = ", ".join(f"{g}={str(v).lower()}" for g, v in sorted(profile.gates.items())) or "none"
+    kubelet = ", ".join(sorted(profile.kubelet)) or "none"
+    return (
+        f"existing cluster: not made from profile {profile.name!r}, so its gates ({gates}), "
+        f"kubelet settings ({kubelet}) and patch version cannot be checked against it; "
+        "each feature test checks its own gates through the kubernetes_feature_enabled metric"
+    )
 
 
 def _skip_unless_live(run: Run, handle: Cluster, plan: TestPlan) -> None:

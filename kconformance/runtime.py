@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kconformance import preflight
 from kconformance.artifacts import cache_dir
+from kconformance.catalog import normalize_release
 from kconformance.client import Cluster
 from kconformance.errors import ClusterError, EnvironmentProblem, KconformanceError
 from kconformance.featurestate import parse_feature_metrics
@@ -182,6 +183,31 @@ class Run:
         return handle
 
     # -- existing-cluster mode --------------------------------------------------------------
+    def adopt_server_release(self) -> str:
+        """Run the release the existing cluster's /version reports: its skips, its images and
+        its kubectl, not the newest release built here."""
+        path = self.settings.kubeconfig
+        assert path is not None
+        probe = Cluster(
+            name=f"existing:{path}",
+            kubeconfig=path,
+            context=self.settings.kube_context,
+            release="",
+        )
+        try:
+            version = probe.server_version()
+        except Exception as exc:
+            said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise ClusterError(
+                f"--kubeconfig {path}: cannot reach the cluster ({said}); check it runs: "
+                f"kubectl --kubeconfig {path} get nodes"
+            ) from None
+        release = normalize_release(version)
+        self.settings.catalog.release(release)  # an unknown release is refused in one line
+        self.settings.releases = [release]
+        self._clusters.pop(str(path), None)
+        return release
+
     def existing_cluster(self) -> Cluster:
         path = self.settings.kubeconfig
         assert path is not None
