@@ -23,6 +23,8 @@ class Event:
     def line(self) -> str:
         if self.event == "warning":
             return f"kconformance: warning: {self.detail}"
+        if self.event == "note":
+            return f"kconformance: {self.detail}"
         took = f" in {self.seconds:.1f}s" if self.seconds is not None else ""
         detail = f" ({self.detail})" if self.detail else ""
         return f"kconformance: cluster {self.name} [{self.profile}] {self.event}{took}{detail}"

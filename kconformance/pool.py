@@ -86,6 +86,10 @@ class ClusterPool:
         """A run-wide warning, printed by the controller even when raised in a worker."""
         self._emit(Event("warning", "", "", detail=message))
 
+    def note(self, message: str) -> None:
+        """A progress line (e.g. an image pull), printed by the controller from any process."""
+        self._emit(Event("note", "", "", detail=message))
+
     # -- acquire --------------------------------------------------------------------------
     def _state_path(self, profile: Profile) -> Path:
         return self.run_dir / f"{profile.key}.json"

@@ -149,7 +149,10 @@ class Run:
             self.sweep()
         for release in todo:
             tools = self.tools(release)
-            preflight.check_image(tools.node_image)
+            preflight.check_kind_version(
+                tools.kind, self.settings.catalog.release(release), tools.node_image
+            )
+            preflight.ensure_image(tools.node_image, release, self.pool.note)
             self._preflight_done.add(release)
         advice = preflight.inotify_advice(node_count)
         if advice:

@@ -76,6 +76,14 @@ def verbs(pytester) -> list[str]:
     return [" ".join(c[:2]) for c in kind_calls(pytester) if c[0] in ("create", "delete")]
 
 
+def wait_for_verb(pytester, verb: str, timeout: float = 120) -> None:
+    """Wait until the fake kind was called with ``verb`` (xdist start-up is slow on a busy host)."""
+    deadline = time.monotonic() + timeout
+    while verb not in verbs(pytester):
+        assert time.monotonic() < deadline, f"kind was never called with {verb!r}"
+        time.sleep(0.05)
+
+
 def test_markers_lists_every_sig(pytester: pytest.Pytester):
     result = pytester.runpytest_subprocess("--markers")
     for sig in (
@@ -150,13 +158,53 @@ def test_docker_down_is_one_clear_line_and_creates_nothing(project, monkeypatch)
     assert verbs(project) == []
 
 
-def test_missing_node_image_is_one_clear_line(project, monkeypatch):
+def test_node_image_that_is_not_local_is_pulled_with_progress_lines(project, monkeypatch):
+    """Published images: a runner that can pull needs no hack/ build."""
     monkeypatch.setenv("FAKE_DOCKER_NO_IMAGE", "1")
+    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*node image kindest/node:v1.28.15 is not local: docker pull (up to *s)",
+            "*node image kindest/node:v1.28.15 pulled in *s",
+        ]
+    )
+    assert (project.state / "pulled").read_text().split() == ["kindest/node:v1.28.15"]
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["n0", "n2"])
+def test_failed_pull_is_one_clear_line_and_creates_nothing(project, monkeypatch, workers):
+    monkeypatch.setenv("FAKE_DOCKER_NO_IMAGE", "1")
+    monkeypatch.setenv("FAKE_DOCKER_PULL_FAIL", "1")
+    result = project.runpytest_subprocess(
+        *[a if a != "kindest/node:v1.28.15" else "localhost/kc-test/none:v1" for a in BASE],
+        "-m",
+        "sig_apps",
+        *workers,
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    out = result.stdout.str() + result.stderr.str()
+    assert (
+        "node image localhost/kc-test/none:v1 is not local and docker pull failed "
+        '(Error response from daemon: Get "https://localhost/v2/": dial tcp: lookup localhost: '
+        "no such host): build it with hack/build.sh 1.28, pull it where a registry is "
+        "reachable, or pass --node-image"
+    ) in out
+    assert verbs(project) == []
+
+
+def test_kind_version_not_paired_with_the_node_image_is_one_clear_line(project, monkeypatch):
+    monkeypatch.setenv("FAKE_KIND_VERSION", "v0.20.0")
     result = project.runpytest_subprocess(*BASE, "-m", "sig_apps")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*node image kindest/node:v1.28.15 is not in the local Docker*hack/build.sh*"]
+        [
+            "ERROR: kind v0.20.0 (*/fakes/kind) is not the kind v0.25.0 the catalog pairs with "
+            "kindest/node:v1.28.15 for Kubernetes 1.28: install it (go install "
+            "sigs.k8s.io/kind@v0.25.0) and pass --kind-bin, or run hack/build.sh 1.28"
+        ]
     )
+    assert verbs(project) == []
 
 
 def test_two_workers_two_profiles_one_creation_each_one_deletion_each(project):
@@ -237,9 +285,7 @@ def test_sigterm_deletes_the_clusters(project, workers):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "create cluster" not in verbs(project):
-        time.sleep(0.2)
+    wait_for_verb(project, "create cluster")
     time.sleep(2)  # let the test start sleeping inside the cluster
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
@@ -313,13 +359,10 @@ def test_teardown_finishes_under_a_second_sigint_and_sigterm(project, workers, m
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "create cluster" not in verbs(project):
-        time.sleep(0.1)
+    wait_for_verb(project, "create cluster")
     time.sleep(2)
     proc.send_signal(signal.SIGINT)
-    while time.monotonic() < deadline + 30 and "delete cluster" not in verbs(project):
-        time.sleep(0.05)
+    wait_for_verb(project, "delete cluster")
     proc.send_signal(signal.SIGINT)
     time.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
