@@ -75,13 +75,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _registry():
     from kconformance.artifacts import cache_dir
-    from kconformance.pool import Registry
+    from kconformance.registry import Registry
 
     return Registry(cache_dir() / "clusters")
 
 
 def _list_clusters() -> int:
-    from kconformance.pool import pid_alive
+    from kconformance.registry import pid_alive
 
     for record in _registry().records():
         owner = "running" if pid_alive(record.owner_pid) else "owner gone"
@@ -92,8 +92,8 @@ def _list_clusters() -> int:
 
 def _delete_kept(kind_bin: str | None) -> int:
     from kconformance.kind import KindCLI
-    from kconformance.pool import pid_alive
     from kconformance.preflight import find_binary
+    from kconformance.registry import pid_alive
 
     registry = _registry()
     kept = [r for r in registry.records() if r.keep and not pid_alive(r.owner_pid)]

@@ -13,6 +13,10 @@ class CatalogError(KconformanceError):
     """The feature catalog, a feature() marker or a release name is wrong."""
 
 
+class ConfigError(KconformanceError):
+    """A command-line input (catalog, kubeconfig, context, manifests dir, image map) is unusable."""
+
+
 class ProfileError(KconformanceError):
     """A cluster profile would not start; raised before any container is created."""
 

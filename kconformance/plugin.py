@@ -6,11 +6,6 @@ Logic lives in the modules it calls; this file only decides when things happen.
 
 from __future__ import annotations
 
-import json
-import shutil
-import signal
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,46 +14,41 @@ import pytest
 from kconformance import diagnostics, proof
 from kconformance.catalog import SIGS, Catalog
 from kconformance.client import Cluster
+from kconformance.controller import ControllerPlugin
 from kconformance.errors import ClusterError, KconformanceError
 from kconformance.featurestate import live_feature_off_reason
 from kconformance.manifests import ManifestSet
 from kconformance.planning import TestPlan, plan_test, validate_run_profiles
-from kconformance.pool import Event
 from kconformance.profiles import validate_profile
 from kconformance.report import ReportCollector
 from kconformance.runtime import Run, RunIdentity
-from kconformance.settings import add_options, read_settings
+from kconformance.settings import add_free_aliases, add_options, read_settings
+from kconformance.stash import COLLECTOR, PLAN, REPORTS, RUN, WORKSPACE, needed_profiles
+from kconformance.terminal import write_line
 from kconformance.waits import wait_for
+from kconformance.worker import WorkerPlugin
 from kconformance.workspace import Kube, namespace_name
 
-RUN = pytest.StashKey[Run]()
-PLAN = pytest.StashKey[TestPlan]()
-REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
-WORKSPACE = pytest.StashKey[Kube]()
-COLLECTOR = pytest.StashKey[ReportCollector]()
+__all__ = ["COLLECTOR", "PLAN", "REPORTS", "ROLE", "RUN", "WORKSPACE"]
+
+ROLE = pytest.StashKey["ControllerPlugin | WorkerPlugin"]()
+ALIAS_CLASHES = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
 
 
-def _is_worker(config: pytest.Config) -> bool:
-    return hasattr(config, "workerinput")
-
-
-def _write_line(config: pytest.Config, line: str) -> None:
-    """Print outside of output capture, so cluster progress shows while tests run."""
-    terminal = config.pluginmanager.get_plugin("terminalreporter")
-    capman = config.pluginmanager.get_plugin("capturemanager")
-    if terminal is None:
-        return
-    if capman is not None and threading.current_thread() is threading.main_thread():
-        with capman.global_and_fixture_disabled():
-            terminal.ensure_newline()
-            terminal.write_line(line)
-    else:
-        terminal.ensure_newline()
-        terminal.write_line(line)
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> Iterator[None]:
+    """Once every plugin and initial conftest has registered its options, add the plain names
+    (--kubeconfig, --k8s-version, --kube-context, --kind-bin) as aliases of ours where free:
+    next to pytest-kubernetes or pytest-kind-ng, theirs stay theirs and ours are --kc-*."""
+    result = yield
+    early_config.stash[ALIAS_CLASHES] = add_free_aliases(parser)
+    return result
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -87,77 +77,66 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{proof.PROOF_MARK}: the feature-off run of a test (added by --prove)"
     )
+    is_worker = hasattr(config, "workerinput")
     try:
         settings = read_settings(config)
-        if not _is_worker(config):
+        if not is_worker:
             validate_run_profiles(settings)
     except KconformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if _is_worker(config):
-        identity = RunIdentity.from_workerinput(config.workerinput)  # type: ignore[attr-defined]
-        index = int(str(config.workerinput.get("workerid", "gw0")).lstrip("gw") or 0)  # type: ignore[attr-defined]
+    if is_worker:
+        workerinput = config.workerinput  # type: ignore[attr-defined]
+        identity = RunIdentity.from_workerinput(workerinput)
+        index = int(str(workerinput.get("workerid", "gw0")).lstrip("gw") or 0)
         run = Run(settings, identity, is_controller=False, worker_index=index)
     else:
         run = Run(settings, RunIdentity.new(), is_controller=True)
-        run.on_event = lambda event: _write_line(config, event.line())
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
-    run.log = lambda line: _write_line(config, line)
+    run.log = lambda line: write_line(config, line)
     if settings.existing_cluster and not settings_release_given(config):
         _adopt_server_release(run)
     config.stash[RUN] = run
     config.stash[COLLECTOR] = ReportCollector(settings.catalog)
-    if not _is_worker(config):
-        config.pluginmanager.register(
-            _ControllerReports(config.stash[COLLECTOR]), "kconformance-reports"
-        )
+    # One plugin object per role, as pytest-xdist does (DSession / WorkerInteractor): the
+    # controller owns the run, a worker only runs tests.
+    role: ControllerPlugin | WorkerPlugin
+    if is_worker:
+        role = WorkerPlugin(config, run)
+    else:
+        role = ControllerPlugin(config, run, config.stash[COLLECTOR])
+    config.stash[ROLE] = role
+    config.pluginmanager.register(role, role.name)
     if settings.prove:
         config.pluginmanager.register(proof.ProofVerdicts(), "kconformance-proof")
 
 
 def settings_release_given(config: pytest.Config) -> bool:
-    return bool(config.getoption("k8s_version"))
+    return bool(config.getoption("kc_k8s_version"))
 
 
 def _adopt_server_release(run: Run) -> None:
     """Against an existing cluster, the release is the server's, so skips match what it runs."""
-    from kconformance.catalog import normalize_release
-
-    cluster = run.existing_cluster()
     try:
-        release = normalize_release(cluster.server_version())
-    except Exception as exc:
-        raise pytest.UsageError(
-            f"--kubeconfig {cluster.kubeconfig}: cannot reach the cluster: {exc}"
-        ) from None
-    try:
-        run.settings.catalog.release(release)
+        run.adopt_server_release()
     except KconformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
-    run.settings.releases = [release]
-    cluster.release = release
-
-
-def _sigterm_to_interrupt(signum: int, frame: Any) -> None:
-    """CI cancels with SIGTERM: treat it as Ctrl-C so pytest runs its teardown and we delete."""
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """xdist controller: hand each worker the run it belongs to."""
-    run = node.config.stash[RUN]
-    node.workerinput.update(run.identity.as_workerinput())
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash[RUN]
     settings = run.settings
     mode = f"existing cluster {settings.kubeconfig}" if settings.existing_cluster else "kind"
-    return [
+    lines = [
         f"kconformance: releases {', '.join(settings.releases)}; {mode}; run {run.identity.run_id}"
         + ("; --keep-clusters" if settings.keep_clusters else "")
     ]
+    clashes = config.stash.get(ALIAS_CLASHES, [])
+    if clashes:
+        ours = ", ".join("--kc-" + name[2:] for name in clashes)
+        lines.append(
+            f"kconformance: {', '.join(clashes)} belong to another plugin here; "
+            f"kconformance reads {ours}"
+        )
+    return lines
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -258,29 +237,16 @@ def _mark_sig(item: pytest.Item, catalog_sig: str) -> None:
     item.add_marker(getattr(pytest.mark, folder_sig or catalog_sig))
 
 
-def _needs_cluster(item: pytest.Item) -> bool:
-    return PLAN in item.stash and item.get_closest_marker("skip") is None
-
-
-def _needed_profiles(items: list[pytest.Item]) -> dict[str, Any]:
-    profiles: dict[str, Any] = {}
-    for item in items:
-        if _needs_cluster(item):
-            profile = item.stash[PLAN].profile
-            profiles.setdefault(profile.key, profile)
-    return profiles
-
-
 def _check_host_for_selected(config: pytest.Config, items: list[pytest.Item]) -> None:
     """After -m/-k selection: check Docker, kind and node images once, before any creation.
 
-    An xdist worker cannot stop the run from here (xdist reports an internal error), so it
-    deselects what needs a cluster and leaves the message for the controller to print.
+    What happens on a problem depends on the role: the controller stops the run, a worker
+    hands the message over (see ControllerPlugin.host_problem / WorkerPlugin.host_problem).
     """
     run = config.stash[RUN]
     if config.option.collectonly or run.settings.existing_cluster:
         return
-    profiles = _needed_profiles(items)
+    profiles = needed_profiles(items)
     if not profiles:
         return
     try:
@@ -288,62 +254,7 @@ def _check_host_for_selected(config: pytest.Config, items: list[pytest.Item]) ->
             {p.release for p in profiles.values()}, sum(p.nodes for p in profiles.values())
         )
     except KconformanceError as exc:
-        if not _is_worker(config):
-            raise pytest.UsageError(str(exc)) from None
-        blocked = [item for item in items if _needs_cluster(item)]
-        items[:] = [item for item in items if not _needs_cluster(item)]
-        config.hook.pytest_deselected(items=blocked)
-        run.identity.run_dir.mkdir(parents=True, exist_ok=True)
-        (run.identity.run_dir / "preflight-error.txt").write_text(str(exc))
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Under xdist, start creating the clusters the selected tests need, one per worker."""
-    config = session.config
-    run = config.stash[RUN]
-    if config.option.collectonly or run.settings.existing_cluster or not _is_worker(config):
-        return
-    profiles = _needed_profiles(session.items)
-    if profiles and run.settings.prefetch:
-        run.pool.prefetch(list(profiles.values()), run.worker_index)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
-    """xdist controller: start printing the workers' cluster events as they happen."""
-    run = node.config.stash[RUN]
-    if run.tail_started:
-        return
-    run.tail_started = True
-    thread = threading.Thread(
-        target=_tail_events, args=(node.config, run), name="kconformance-events", daemon=True
-    )
-    thread.start()
-
-
-def _tail_events(config: pytest.Config, run: Run) -> None:
-    while not run.stop_tail:
-        _print_new_events(config, run)
-        time.sleep(0.5)  # tailing a file: the only polling in the tool, and not a test wait
-
-
-_TAIL_LOCK = threading.Lock()
-
-
-def _print_new_events(config: pytest.Config, run: Run) -> None:
-    """Print the workers' cluster events not printed yet (from the tail thread, and once more
-    at the end so the last ones are never lost)."""
-    path = run.identity.run_dir / "events.jsonl"
-    with _TAIL_LOCK:
-        if not path.exists():
-            return
-        lines = path.read_text().splitlines()
-        for line in lines[run.events_seen :]:
-            try:
-                _write_line(config, Event(**json.loads(line)).line())
-            except (ValueError, TypeError):
-                pass
-        run.events_seen = len(lines)
+        config.stash[ROLE].host_problem(items, exc)
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -373,12 +284,26 @@ def cluster(request: pytest.FixtureRequest, test_plan: TestPlan) -> Cluster:
     settings = run.settings
     if settings.existing_cluster:
         handle = run.existing_cluster()
+        if request.node.get_closest_marker("smoke"):
+            pytest.skip(_not_made_from(test_plan))
         _skip_unless_live(run, handle, test_plan)
         return handle
     try:
         return run.cluster_for(test_plan.profile)
     except ClusterError as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+def _not_made_from(plan: TestPlan) -> str:
+    """Why a smoke test (did the profile reach its cluster?) cannot judge an existing cluster."""
+    profile = plan.profile
+    gates = ", ".join(f"{g}={str(v).lower()}" for g, v in sorted(profile.gates.items())) or "none"
+    kubelet = ", ".join(sorted(profile.kubelet)) or "none"
+    return (
+        f"existing cluster: not made from profile {profile.name!r}, so its gates ({gates}), "
+        f"kubelet settings ({kubelet}) and patch version cannot be checked against it; "
+        "each feature test checks its own gates through the kubernetes_feature_enabled metric"
+    )
 
 
 def _skip_unless_live(run: Run, handle: Cluster, plan: TestPlan) -> None:
@@ -453,76 +378,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         path.write_text(text)
         report.user_properties.append(("diagnostics", str(path)))
     return report
-
-
-class _ControllerReports:
-    """Registered on the controller only: every report, from every worker, feeds the report."""
-
-    def __init__(self, collector: ReportCollector) -> None:
-        self.collector = collector
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.collector.add(report)
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    config = session.config
-    run = config.stash[RUN]
-    if _is_worker(config) or not run.is_controller:
-        return
-    run.stop_tail = True
-    if run.tail_started:
-        _print_new_events(config, run)
-    collector = config.stash[COLLECTOR]
-    preflight_error = run.identity.run_dir / "preflight-error.txt"
-    if preflight_error.exists():
-        message = preflight_error.read_text()
-        _write_line(config, f"ERROR: {message}")
-        session.exitstatus = pytest.ExitCode.USAGE_ERROR
-    if run.identity.run_dir.exists():
-        if run.tail_started:
-            run.pool.on_event = None  # teardown events: printed below from the file, once
-        run.pool.teardown()
-        if run.tail_started:
-            _print_new_events(config, run)
-        collector.add_cluster_events(run.pool.events())
-        shutil.rmtree(run.identity.run_dir, ignore_errors=True)
-    settings = run.settings
-    if settings.report and not config.option.collectonly:
-        if collector.has_results:
-            written = collector.write(settings.report_dir, settings.releases)
-            run.log and run.log(
-                f"kconformance: report written to {', '.join(str(p) for p in written)}"
-            )
-
-
-def pytest_sessionstart(session: pytest.Session) -> None:
-    config = session.config
-    run = config.stash[RUN]
-    if _is_worker(config) or run.settings.existing_cluster or config.option.collectonly:
-        return
-    try:
-        swept = run.pool.sweep()
-    except KconformanceError:
-        swept = []
-    finally:
-        if run.identity.run_dir.exists() and not any(run.identity.run_dir.iterdir()):
-            run.identity.run_dir.rmdir()
-    for name in swept:
-        _write_line(config, f"kconformance: removed cluster {name} left by a run that died")
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    if _is_worker(config):
-        return
-    collector = config.stash[COLLECTOR]
-    lines = collector.timing_lines()
-    if lines:
-        terminalreporter.section("kconformance timings")
-        for line in lines:
-            terminalreporter.write_line(line)
-    if config.stash[RUN].settings.prove:
-        terminalreporter.section("kconformance feature-off proof")
-        for line in collector.proof_lines():
-            terminalreporter.write_line(line)

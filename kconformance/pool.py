@@ -10,19 +10,20 @@ sweep delete what a dead run left behind - and nothing it did not create.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 from kconformance.errors import ClusterError
+from kconformance.events import Event, EventLog
 from kconformance.profiles import Profile
+from kconformance.registry import ClusterRecord, Registry, file_lock, pid_alive, write_json
+
+__all__ = ["ClusterPool", "ClusterRecord", "Event", "Registry", "cluster_name", "pid_alive"]
 
 NAME_PREFIX = "kc-"
 
@@ -39,110 +40,9 @@ class ClusterDriver(Protocol):
     def collect_logs(self, name: str, dest: Path) -> None: ...
 
 
-@dataclass
-class ClusterRecord:
-    name: str
-    profile_key: str
-    profile_hash: str
-    run_id: str
-    owner_pid: int
-    creator_pid: int
-    keep: bool
-    kubeconfig: str
-    state: str  # creating | ready | failed
-    error: str | None = None
-    create_seconds: float | None = None
-    created_at: float = 0.0
-
-    @classmethod
-    def read(cls, path: Path) -> ClusterRecord | None:
-        try:
-            return cls(**json.loads(path.read_text()))
-        except (OSError, ValueError, TypeError):
-            return None
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-@contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive flock: released by the kernel if the holder dies, so a crash never deadlocks."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def _write_json(path: Path, data: object) -> None:
-    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
-    tmp.replace(path)
-
-
 def cluster_name(profile: Profile, run_id: str) -> str:
     """kc-<profile>-<release digits>-<run id>: readable in `kind get clusters`, never colliding."""
     return f"{NAME_PREFIX}{profile.name}-{profile.release.replace('.', '')}-{run_id}"
-
-
-class Registry:
-    """The machine-wide list of clusters this tool created, one JSON file per cluster."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
-
-    def path(self, name: str) -> Path:
-        return self.root / f"{name}.json"
-
-    def kubeconfig(self, name: str) -> Path:
-        return self.root / f"{name}.kubeconfig"
-
-    def read(self, name: str) -> ClusterRecord | None:
-        return ClusterRecord.read(self.path(name))
-
-    def write(self, record: ClusterRecord) -> None:
-        _write_json(self.path(record.name), asdict(record))
-
-    def remove(self, name: str) -> None:
-        for path in (self.path(name), self.kubeconfig(name)):
-            path.unlink(missing_ok=True)
-
-    def records(self) -> list[ClusterRecord]:
-        return [r for p in sorted(self.root.glob("*.json")) if (r := ClusterRecord.read(p))]
-
-    @contextmanager
-    def locked(self) -> Iterator[None]:
-        with file_lock(self.root / ".lock"):
-            yield
-
-
-@dataclass
-class Event:
-    event: str
-    name: str
-    profile: str
-    seconds: float | None = None
-    detail: str = ""
-
-    def line(self) -> str:
-        if self.event == "warning":
-            return f"kconformance: warning: {self.detail}"
-        took = f" in {self.seconds:.1f}s" if self.seconds is not None else ""
-        detail = f" ({self.detail})" if self.detail else ""
-        return f"kconformance: cluster {self.name} [{self.profile}] {self.event}{took}{detail}"
 
 
 class ClusterPool:
@@ -167,27 +67,28 @@ class ClusterPool:
         self.keep = keep
         self.artifacts_dir = artifacts_dir
         self.on_event = on_event
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.event_log = EventLog(run_dir / "events.jsonl")
 
     # -- events ---------------------------------------------------------------------------
     @property
     def events_path(self) -> Path:
-        return self.run_dir / "events.jsonl"
+        return self.event_log.path
 
     def _emit(self, event: Event) -> None:
-        with open(self.events_path, "a") as handle:
-            handle.write(json.dumps(asdict(event)) + "\n")
+        self.event_log.append(event)
         if self.on_event:
             self.on_event(event)
 
     def events(self) -> list[Event]:
-        if not self.events_path.exists():
-            return []
-        return [Event(**json.loads(line)) for line in self.events_path.read_text().splitlines()]
+        return self.event_log.read()
 
     def warn(self, message: str) -> None:
         """A run-wide warning, printed by the controller even when raised in a worker."""
         self._emit(Event("warning", "", "", detail=message))
+
+    def note(self, message: str) -> None:
+        """A progress line (e.g. an image pull), printed by the controller from any process."""
+        self._emit(Event("note", "", "", detail=message))
 
     # -- acquire --------------------------------------------------------------------------
     def _state_path(self, profile: Profile) -> Path:
@@ -197,23 +98,71 @@ class ClusterPool:
         """The ready cluster for ``profile``, created by whichever process asks first."""
         with file_lock(self.run_dir / f"{profile.key}.lock"):
             state_path = self._state_path(profile)
-            if state_path.exists():
-                name = json.loads(state_path.read_text())["name"]
+            name = self._state_name(state_path)
+            if name is None and state_path.exists():  # torn: find the name another way
+                name = self._registered_name(profile) or cluster_name(profile, self.run_id)
+            if name is not None:
                 record = self.registry.read(name)
-                if record and record.state == "ready":
+                if record is None and self.registry.path(name).exists():
+                    record = self._recover(name, profile)  # torn or damaged: never delete on it
+                if record is None:
+                    pass  # the record is gone, so is the cluster: create it again
+                elif record.state == "ready":
                     return record
-                if record and record.state == "failed":
+                elif record.state == "failed":
                     raise ClusterError(
                         f"cluster for profile {profile.key} failed to start earlier in this run: "
                         f"{record.error}"
                     )
-                # "creating" while we hold the lock: its creator died mid-way. Start over.
-                self._discard(name, profile.key, "creator died")
+                else:
+                    # "creating" while we hold the lock: its creator died mid-way. Start over.
+                    self._discard(name, profile.key, "creator died")
             record = self._claim_kept(profile) if self.keep else None
             if record is not None:
-                _write_json(state_path, {"name": record.name})
+                write_json(state_path, {"name": record.name})
                 return record
             return self._create(profile, state_path)
+
+    def _registered_name(self, profile: Profile) -> str | None:
+        for record in self.registry.records():
+            if record.run_id == self.run_id and record.profile_key == profile.key:
+                return record.name
+        return None
+
+    @staticmethod
+    def _state_name(state_path: Path) -> str | None:
+        """The cluster name a run state file names; None when absent or unreadable (torn)."""
+        try:
+            name = json.loads(state_path.read_text()).get("name")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return name if isinstance(name, str) and name else None
+
+    def _recover(self, name: str, profile: Profile) -> ClusterRecord:
+        """The registry record of a cluster this run made is unreadable: never delete on that
+        alone. A cluster kind lists, with its kubeconfig, is taken as ready; else raise."""
+        kubeconfig = self.registry.kubeconfig(name)
+        if name in self.driver.existing() and kubeconfig.is_file() and kubeconfig.stat().st_size:
+            record = ClusterRecord(
+                name=name,
+                profile_key=profile.key,
+                profile_hash=profile.hash,
+                run_id=self.run_id,
+                owner_pid=self.owner_pid,
+                creator_pid=os.getpid(),
+                keep=self.keep,
+                kubeconfig=str(kubeconfig),
+                state="ready",
+                created_at=time.time(),
+            )
+            self.registry.write(record)
+            self._emit(Event("recovered", name, profile.key, detail="registry record rewritten"))
+            return record
+        raise ClusterError(
+            f"the registry record of cluster {name} ({self.registry.path(name)}) is unreadable and "
+            f"kind does not list a usable cluster of that name; left alone: inspect it, then "
+            f"delete it with `kind delete cluster --name {name}` and remove the record"
+        )
 
     def _claim_kept(self, profile: Profile) -> ClusterRecord | None:
         with self.registry.locked():
@@ -252,7 +201,7 @@ class ClusterPool:
             created_at=time.time(),
         )
         self.registry.write(record)
-        _write_json(state_path, {"name": name})  # so waiters and teardown know it, even mid-way
+        write_json(state_path, {"name": name})  # so waiters and teardown know it, even mid-way
         self._emit(Event("creating", name, profile.key, detail=f"hash {profile.hash}"))
         started = time.monotonic()
         try:
@@ -263,7 +212,7 @@ class ClusterPool:
             self.registry.write(record)
             self._emit(Event("failed", name, profile.key, time.monotonic() - started))
             self._collect_logs(name)
-            self._delete_quietly(name)
+            self._delete(name, profile.key, forget=False)  # teardown forgets it
             if isinstance(exc, Exception):
                 raise ClusterError(
                     f"creating cluster {name} for {profile.key} failed: {exc}"
@@ -285,16 +234,32 @@ class ClusterPool:
         except Exception as exc:  # diagnostics must never hide the real failure
             self._emit(Event("logs export failed", name, "", detail=str(exc)[:200]))
 
-    def _delete_quietly(self, name: str) -> None:
+    def _delete(self, name: str, profile_key: str = "", forget: bool = True) -> bool:
+        """Delete a cluster; on success only, forget it (unless ``forget`` is False: a failed
+        creation keeps its record so later acquires in this run report the failure). A failure
+        leaves the registry entry for the next sweep (the owner is dead by then) and says so."""
         try:
             self.driver.delete(name)
         except Exception as exc:
-            self._emit(Event("delete failed", name, "", detail=str(exc)[:200]))
+            said = str(exc).strip().splitlines()
+            self._emit(
+                Event(
+                    "delete failed",
+                    name,
+                    profile_key,
+                    detail=(said[-1][:200] if said else type(exc).__name__)
+                    + "; kept in the registry: the next run's sweep retries, or run "
+                    f"`kind delete cluster --name {name}`",
+                )
+            )
+            return False
+        if forget:
+            self.registry.remove(name)
+        return True
 
     def _discard(self, name: str, profile_key: str, why: str) -> None:
         self._emit(Event("discarding", name, profile_key, detail=why))
-        self._delete_quietly(name)
-        self.registry.remove(name)
+        self._delete(name, profile_key)
 
     # -- background creation ----------------------------------------------------------------
     def prefetch(self, profiles: Sequence[Profile], worker_index: int = 0) -> threading.Thread:
@@ -321,17 +286,32 @@ class ClusterPool:
 
     # -- teardown ---------------------------------------------------------------------------
     def run_clusters(self) -> list[ClusterRecord]:
+        """This run's clusters: the registry's records of this run, and any cluster a run state
+        file names (a torn state file or record never hides a cluster from teardown)."""
+        names = {r.name for r in self.registry.records() if r.run_id == self.run_id}
+        if self.run_dir.is_dir():
+            for path in sorted(self.run_dir.glob("*.json")):
+                if (name := self._state_name(path)) is not None:
+                    names.add(name)
         records = []
-        for path in sorted(self.run_dir.glob("*.json")):
-            name = json.loads(path.read_text()).get("name")
-            record = self.registry.read(name) if name else None
-            if record:
+        for name in sorted(names):
+            record = self.registry.read(name)
+            if record is None and self.registry.path(name).exists():
+                # unreadable record of a cluster of this run: delete it, it is ours
+                record = ClusterRecord(
+                    name, "?", "", self.run_id, self.owner_pid, 0, False, "", "?"
+                )
+            if record is not None:
                 records.append(record)
         return records
 
     def teardown(self) -> list[ClusterRecord]:
-        """Delete this run's clusters (kept ones stay); called once, by the controller."""
-        deleted = []
+        """Delete this run's clusters (kept ones stay); called once, by the controller.
+
+        Returns:
+            The clusters that could not be deleted (they stay in the registry).
+        """
+        left = []
         for record in self.run_clusters():
             if record.run_id != self.run_id:
                 continue  # claimed by a later run already
@@ -340,13 +320,13 @@ class ClusterPool:
                 continue
             self._emit(Event("deleting", record.name, record.profile_key))
             started = time.monotonic()
-            self._delete_quietly(record.name)
-            self.registry.remove(record.name)
-            self._emit(
-                Event("deleted", record.name, record.profile_key, time.monotonic() - started)
-            )
-            deleted.append(record)
-        return deleted
+            if self._delete(record.name, record.profile_key):
+                self._emit(
+                    Event("deleted", record.name, record.profile_key, time.monotonic() - started)
+                )
+            else:
+                left.append(record)
+        return left
 
     def sweep(self) -> list[str]:
         """Delete clusters whose owning run died; never touch kept ones or foreign clusters."""
@@ -365,7 +345,8 @@ class ClusterPool:
                     self._emit(
                         Event("sweeping", record.name, record.profile_key, detail="owner died")
                     )
-                    self._delete_quietly(record.name)
+                    if not self._delete(record.name, record.profile_key):
+                        continue
                 self.registry.remove(record.name)
                 removed.append(record.name)
         return removed

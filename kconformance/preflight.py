@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from kconformance import process
+from kconformance.catalog import Release
 from kconformance.errors import CommandError, EnvironmentProblem
+from kconformance.kind import KindCLI
 
 # kind's documented failure ("too many open files") starts past about three clusters at the
 # default inotify limits; its known-issues page gives these values.
@@ -40,14 +45,69 @@ def check_docker() -> None:
         ) from None
 
 
-def check_image(image: str) -> None:
+def image_is_local(image: str) -> bool:
     try:
-        process.run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=20)
+        process.run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=30)
     except CommandError:
+        return False
+    return True
+
+
+def _last_words(output: str) -> str:
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    return lines[-1][:300] if lines else "no output"
+
+
+def ensure_image(
+    image: str, release: str, say: Callable[[str], None], timeout: float = 900
+) -> None:
+    """A node image that is not local is pulled, as kind would, but with a line before and
+    after and a timeout, so a slow or impossible pull says so instead of hanging in kind."""
+    if image_is_local(image):
+        return
+    say(f"node image {image} is not local: docker pull (up to {timeout:.0f}s)")
+    started = time.monotonic()
+    try:
+        process.run(["docker", "pull", image], timeout=timeout)
+    except CommandError as exc:
         raise EnvironmentProblem(
-            f"node image {image} is not in the local Docker: build it with hack/build.sh "
-            "<release>, docker pull it, or pass --node-image"
+            f"node image {image} is not local and docker pull failed "
+            f"({_last_words(exc.output)}): build it with hack/build.sh {release}, pull it "
+            "where a registry is reachable, or pass --node-image"
         ) from None
+    say(f"node image {image} pulled in {time.monotonic() - started:.1f}s")
+
+
+_KIND_VERSION = re.compile(r"\bv\d+\.\d+\.\d+")
+
+
+def _image_name(image: str) -> str:
+    return image.split("@", 1)[0]  # kind publishes images pinned by digest too
+
+
+def check_kind_version(kind: KindCLI, release: Release, image: str) -> None:
+    """kind supports a node image only with the kind release it was published for: refuse a
+    mismatch before creating anything. Images the catalog does not pair are not judged."""
+    if not release.kind or not release.node_image:
+        return
+    if _image_name(image) != _image_name(release.node_image):
+        return
+    try:
+        said = kind.version()
+    except CommandError as exc:
+        raise EnvironmentProblem(
+            f"{kind.binary} version failed ({_last_words(exc.output)}): pass a working kind "
+            "with --kind-bin"
+        ) from None
+    match = _KIND_VERSION.search(said)
+    if match is None or match.group(0) != release.kind:
+        found = match.group(0) if match else said.strip()[:80]
+        raise EnvironmentProblem(
+            f"kind {found} ({kind.binary}) is not the kind {release.kind} the catalog pairs "
+            f"with {image} for Kubernetes {release.name}: install it (go install "
+            f"sigs.k8s.io/kind@{release.kind}) and pass --kind-bin, or run hack/build.sh "
+            f"{release.name}"
+        )
 
 
 def inotify_advice(nodes: int, proc_root: Path = Path("/proc/sys/fs/inotify")) -> str | None:

@@ -16,8 +16,9 @@ from pathlib import Path
 
 from kconformance import preflight
 from kconformance.artifacts import cache_dir
+from kconformance.catalog import normalize_release
 from kconformance.client import Cluster
-from kconformance.errors import ClusterError, EnvironmentProblem
+from kconformance.errors import ClusterError, EnvironmentProblem, KconformanceError
 from kconformance.featurestate import parse_feature_metrics
 from kconformance.kind import KindCLI
 from kconformance.pool import ClusterPool, Event, Registry
@@ -65,10 +66,7 @@ class Run:
     _clusters: dict[str, Cluster] = field(default_factory=dict)
     _live_gates: dict[str, dict[str, bool]] = field(default_factory=dict)
     _preflight_done: set[str] = field(default_factory=set)
-    # controller only: printing the workers' cluster events from the run's event file
-    tail_started: bool = False
-    stop_tail: bool = False
-    events_seen: int = 0
+    _swept: bool = False
 
     # -- tools per release ------------------------------------------------------------------
     def tools(self, release: str) -> ReleaseTools:
@@ -137,18 +135,40 @@ class Run:
         return self._pool
 
     def check_host(self, releases: Iterable[str], node_count: int) -> None:
-        """Docker, kind and node images, once per release: fail before anything is created."""
+        """Docker, kind and node images, once per release: fail before anything is created.
+
+        The first check also sweeps clusters left by dead runs: only a run that is about to
+        create clusters touches the machine's cluster registry (``pytest tests`` never does).
+        """
         todo = [r for r in releases if r not in self._preflight_done]
         if not todo:
             return
         preflight.check_docker()
+        if not self._swept:
+            self._swept = True
+            self.sweep()
         for release in todo:
             tools = self.tools(release)
-            preflight.check_image(tools.node_image)
+            preflight.check_kind_version(
+                tools.kind, self.settings.catalog.release(release), tools.node_image
+            )
+            preflight.ensure_image(tools.node_image, release, self.pool.note)
             self._preflight_done.add(release)
         advice = preflight.inotify_advice(node_count)
         if advice:
             self.pool.warn(advice)
+
+    def remove_run_dir(self) -> None:
+        """The run's shared files, once the controller has torn down and read the events."""
+        shutil.rmtree(self.identity.run_dir, ignore_errors=True)
+
+    def sweep(self) -> list[str]:
+        """Delete clusters whose run died (each one printed as a 'sweeping' event)."""
+        try:
+            return self.pool.sweep()
+        except KconformanceError as exc:
+            self.pool.warn(f"could not sweep clusters of dead runs: {str(exc).splitlines()[0]}")
+            return []
 
     def cluster_for(self, profile: Profile) -> Cluster:
         record = self.pool.acquire(profile)
@@ -166,6 +186,31 @@ class Run:
         return handle
 
     # -- existing-cluster mode --------------------------------------------------------------
+    def adopt_server_release(self) -> str:
+        """Run the release the existing cluster's /version reports: its skips, its images and
+        its kubectl, not the newest release built here."""
+        path = self.settings.kubeconfig
+        assert path is not None
+        probe = Cluster(
+            name=f"existing:{path}",
+            kubeconfig=path,
+            context=self.settings.kube_context,
+            release="",
+        )
+        try:
+            version = probe.server_version()
+        except Exception as exc:
+            said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise ClusterError(
+                f"--kubeconfig {path}: cannot reach the cluster ({said}); check it runs: "
+                f"kubectl --kubeconfig {path} get nodes"
+            ) from None
+        release = normalize_release(version)
+        self.settings.catalog.release(release)  # an unknown release is refused in one line
+        self.settings.releases = [release]
+        self._clusters.pop(str(path), None)
+        return release
+
     def existing_cluster(self) -> Cluster:
         path = self.settings.kubeconfig
         assert path is not None
@@ -177,6 +222,7 @@ class Run:
             handle = Cluster(
                 name=f"existing:{path}",
                 kubeconfig=path,
+                context=self.settings.kube_context,
                 release=release,
                 kubectl_bin=self.kubectl_for(release),
                 images=self.images(release),

@@ -14,9 +14,10 @@ from kconformance.catalog import (
     host_facts,
     load_catalog,
     normalize_release,
+    parse_catalog,
     release_key,
 )
-from kconformance.errors import CatalogError, KconformanceError
+from kconformance.errors import CatalogError, ConfigError
 from kconformance.profiles import parse_gate_list
 
 
@@ -25,6 +26,7 @@ class Settings:
     catalog: Catalog
     releases: list[str]
     kubeconfig: Path | None
+    kube_context: str | None
     kind_bin: str | None
     kubectl_bin: str | None
     node_image: str | None
@@ -40,9 +42,9 @@ class Settings:
     report: bool
     prefetch: bool
     only_features: set[str]
-    prove: bool
     host: frozenset[str]  # facts of the machine kind clusters run on; empty for --kubeconfig
     built: dict[str, BuiltRelease] = field(default_factory=dict)
+    prove: bool = False  # --prove: also run each test where its feature is off
 
     @property
     def existing_cluster(self) -> bool:
@@ -56,21 +58,46 @@ class Settings:
         return None
 
 
+# Options another Kubernetes pytest plugin may also register (pytest-kubernetes and
+# pytest-kind(-ng) register --kubeconfig and the like). Ours are namespaced (--kc-...); the plain
+# names are aliases, added only where no other plugin or conftest took them.
+ALIASES = {
+    "--k8s-version": "kc_k8s_version",
+    "--kubeconfig": "kc_kubeconfig",
+    "--kube-context": "kc_kube_context",
+    "--kind-bin": "kc_kind_bin",
+}
+_CANONICAL = {alias: "--kc-" + alias[2:] for alias in ALIASES}
+
+
 def add_options(parser: Any) -> None:
     group = parser.getgroup("kconformance", "Kubernetes feature conformance on kind")
     group.addoption(
-        "--k8s-version",
+        "--kc-k8s-version",
+        dest="kc_k8s_version",
         default=None,
         help="Kubernetes release(s) to run, e.g. 1.28 or 1.28,1.36 "
         "(default: the newest one hack/build.sh built here, else the newest the catalog can run)",
     )
     group.addoption(
-        "--kubeconfig",
+        "--kc-kubeconfig",
+        dest="kc_kubeconfig",
         default=None,
         help="run against this existing cluster instead of creating kind clusters; tests whose "
         "feature is off there are skipped with the reason",
     )
-    group.addoption("--kind-bin", default=None, help="kind binary (default: built one, else PATH)")
+    group.addoption(
+        "--kc-kube-context",
+        dest="kc_kube_context",
+        default=None,
+        help="context of --kc-kubeconfig to use (default: its current-context)",
+    )
+    group.addoption(
+        "--kc-kind-bin",
+        dest="kc_kind_bin",
+        default=None,
+        help="kind binary (default: built one, else PATH)",
+    )
     group.addoption(
         "--kubectl-bin",
         default=None,
@@ -139,6 +166,29 @@ def add_options(parser: Any) -> None:
     )
 
 
+def taken_option_names(parser: Any) -> set[str]:
+    """Every option string registered so far, by any plugin or conftest."""
+    groups = [getattr(parser, "_anonymous", None), *getattr(parser, "_groups", [])]
+    return {name for group in groups if group for opt in group.options for name in opt.names()}
+
+
+def add_free_aliases(parser: Any) -> list[str]:
+    """Register the plain option names (--kubeconfig, ...) as aliases of ours, where free.
+
+    Returns:
+        The names another plugin registered, which stay theirs.
+    """
+    taken = taken_option_names(parser)
+    group = parser.getgroup("kconformance")
+    clashes = []
+    for alias, dest in ALIASES.items():
+        if alias in taken:
+            clashes.append(alias)
+            continue
+        group.addoption(alias, dest=dest, default=None, help=f"alias of {_CANONICAL[alias]}")
+    return clashes
+
+
 def _default_releases(catalog: Catalog, built: dict[str, BuiltRelease]) -> list[str]:
     release = newest({r: b for r, b in built.items() if r in catalog.releases})
     if release:
@@ -149,25 +199,108 @@ def _default_releases(catalog: Catalog, built: dict[str, BuiltRelease]) -> list[
     return [max(runnable, key=release_key)]
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """A YAML error in one line: the problem and where."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"{problem}{where}"
+
+
+def _read_yaml(option: str, path: Path, what_to_do: str) -> Any:
+    if not path.is_file():
+        raise ConfigError(f"{option} {path}: no such file; {what_to_do}")
+    try:
+        return yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise ConfigError(
+            f"{option} {path}: cannot read it ({exc.strerror}); {what_to_do}"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"{option} {path}: not valid YAML ({_yaml_problem(exc)}); {what_to_do}"
+        ) from None
+
+
+def read_catalog(value: str | None) -> Catalog:
+    """The packaged catalog, or the --catalog file, refused in one line when unusable."""
+    if not value:
+        return load_catalog(None)
+    path = Path(value).expanduser()
+    fix = "pass a catalog file shaped like kconformance/data/catalog.yaml, or drop --catalog"
+    data = _read_yaml("--catalog", path, fix)
+    if not isinstance(data, dict):
+        raise ConfigError(f"--catalog {path}: not a mapping of releases, gates, features; {fix}")
+    try:
+        return parse_catalog(data, str(path))
+    except CatalogError as exc:
+        raise ConfigError(f"--catalog {exc}; {fix}") from None
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ConfigError(
+            f"--catalog {path}: not a kconformance catalog ({type(exc).__name__}: {exc}); {fix}"
+        ) from None
+
+
+def read_image_map(value: str | None) -> dict[str, str]:
+    if not value:
+        return {}
+    path = Path(value).expanduser()
+    fix = "write one `role: image` per line, e.g. `busybox: mirror.example/busybox:1.36`"
+    data = _read_yaml("--image-map", path, fix) or {}
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise ConfigError(f"--image-map {path}: not a mapping of role to image name; {fix}")
+    return dict(data)
+
+
+def check_kubeconfig(path: Path, context: str | None) -> None:
+    """The kubeconfig exists, is a kubeconfig, and names the context to use."""
+    fix = "pass the kubeconfig of a running cluster (kind get kubeconfig --name NAME > FILE)"
+    data = _read_yaml("--kubeconfig", path, fix)
+    if not isinstance(data, dict) or not isinstance(data.get("contexts"), list):
+        raise ConfigError(f"--kubeconfig {path}: not a kubeconfig (no contexts list); {fix}")
+    names = [c.get("name") for c in data["contexts"] if isinstance(c, dict)]
+    wanted = context or data.get("current-context")
+    if not wanted:
+        raise ConfigError(
+            f"--kubeconfig {path}: no current-context; pass --kube-context, one of: "
+            + ", ".join(map(str, names))
+        )
+    if wanted not in names:
+        raise ConfigError(
+            f"--kubeconfig {path}: no context {wanted!r}; pass --kube-context, one of: "
+            + (", ".join(map(str, names)) or "(none)")
+        )
+
+
 def read_settings(config: Any) -> Settings:
     """Turn options into Settings; every mistake becomes one KconformanceError line."""
     opt = config.getoption
     root = Path(config.rootpath)
-    catalog = load_catalog(Path(opt("catalog")) if opt("catalog") else None)
+    catalog = read_catalog(opt("catalog"))
     built = built_releases()
-    if opt("k8s_version"):
-        releases = [normalize_release(v) for v in str(opt("k8s_version")).split(",") if v.strip()]
+    if opt("kc_k8s_version"):
+        releases = [
+            normalize_release(v) for v in str(opt("kc_k8s_version")).split(",") if v.strip()
+        ]
         for release in releases:
             catalog.release(release)
     else:
         releases = _default_releases(catalog, built)
-    overrides: dict[str, str] = {}
-    if opt("image_map"):
-        path = Path(opt("image_map"))
-        try:
-            overrides.update(yaml.safe_load(path.read_text()) or {})
-        except (OSError, yaml.YAMLError) as exc:
-            raise KconformanceError(f"--image-map {path}: {exc}") from None
+    overrides = read_image_map(opt("image_map"))
+    kubeconfig = Path(opt("kc_kubeconfig")).expanduser() if opt("kc_kubeconfig") else None
+    context = opt("kc_kube_context")
+    if kubeconfig is not None:
+        check_kubeconfig(kubeconfig, context)
+    elif context:
+        raise ConfigError("--kube-context needs --kubeconfig: it names a context of that file")
+    manifests_dir = Path(opt("manifests_dir")).expanduser() if opt("manifests_dir") else None
+    if manifests_dir is not None and not manifests_dir.is_dir():
+        raise ConfigError(
+            f"--manifests-dir {manifests_dir}: no such directory; pass the folder that holds "
+            "<sig>/*.yaml (the repository's manifests/), or drop the option"
+        )
     for name in (opt("kc_features") or "").split(","):
         if name.strip():
             catalog.feature(name.strip())
@@ -177,8 +310,9 @@ def read_settings(config: Any) -> Settings:
     return Settings(
         catalog=catalog,
         releases=releases,
-        kubeconfig=Path(opt("kubeconfig")).expanduser() if opt("kubeconfig") else None,
-        kind_bin=opt("kind_bin"),
+        kubeconfig=kubeconfig,
+        kube_context=context,
+        kind_bin=opt("kc_kind_bin"),
         kubectl_bin=opt("kubectl_bin"),
         node_image=opt("node_image"),
         keep_clusters=bool(opt("keep_clusters")),
@@ -187,13 +321,13 @@ def read_settings(config: Any) -> Settings:
         extra_gates=parse_gate_list(opt("kc_feature_gates") or ""),
         images=dict(catalog.images),
         image_overrides=overrides,
-        manifests_dir=Path(opt("manifests_dir")) if opt("manifests_dir") else root / "manifests",
+        manifests_dir=manifests_dir or root / "manifests",
         artifacts_dir=Path(opt("artifacts_dir")) if opt("artifacts_dir") else root / "artifacts",
         report_dir=Path(opt("report_dir")) if opt("report_dir") else root / "reports",
         report=not opt("no_report"),
         prefetch=not opt("no_prefetch"),
         only_features={f.strip() for f in (opt("kc_features") or "").split(",") if f.strip()},
         prove=bool(opt("prove")),
-        host=frozenset() if opt("kubeconfig") else host_facts(),
+        host=frozenset() if kubeconfig else host_facts(),
         built=built,
     )

@@ -6,7 +6,15 @@ from kconformance.assertions import assert_matches, mismatches
 from kconformance.client import Cluster
 from kconformance.errors import ManifestError, WaitTimeout
 from kconformance.manifests import ApiRejection
-from kconformance.waits import condition, has_condition, wait_for
+from kconformance.waits import (
+    TERMINAL,
+    condition,
+    failed_job,
+    failed_pod,
+    has_condition,
+    stuck_container,
+    wait_for,
+)
 from kconformance.workspace import Kube
 
 __all__ = [
@@ -14,10 +22,14 @@ __all__ = [
     "Cluster",
     "Kube",
     "ManifestError",
+    "TERMINAL",
     "WaitTimeout",
     "assert_matches",
     "condition",
+    "failed_job",
+    "failed_pod",
     "has_condition",
     "mismatches",
+    "stuck_container",
     "wait_for",
 ]

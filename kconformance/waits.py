@@ -2,7 +2,12 @@
 
 No polling with sleep: a controller's change is seen the moment it is made, which is what keeps
 the suites close to the delays the controllers themselves impose. tenacity retries only what is
-transient (429, 5xx, a dropped connection), never a 4xx that says the request is wrong.
+transient (429, 5xx, a dropped connection), never a 4xx that says the request is wrong: that
+surfaces as itself, not as a timeout.
+
+A wait also ends at once when its object reaches a state it cannot leave (a Failed pod, a
+container stuck pulling its image, a Failed Job) and the predicate does not hold there, so a
+failing run takes seconds per test instead of the full timeout.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import urllib3
 from kubernetes.client.exceptions import ApiException
@@ -25,6 +30,79 @@ from kconformance.client import Cluster
 from kconformance.errors import WaitTimeout
 
 Obj = dict[str, Any]
+FailCheck = Callable[[Any], str | None]
+
+# Container waiting reasons the kubelet does not get out of by itself within a test's time: the
+# image cannot be pulled or named, or the container's config (a missing ConfigMap key) is wrong.
+STUCK_WAITING_REASONS: Final = frozenset(
+    {
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "ErrImageNeverPull",
+        "InvalidImageName",
+        "CreateContainerConfigError",
+    }
+)
+
+
+class _Terminal:
+    """The default of ``wait_for(fail=...)``: stop on the kind's states that cannot be left."""
+
+    def __repr__(self) -> str:
+        return "TERMINAL"
+
+
+TERMINAL: Final = _Terminal()
+
+
+def stuck_container(pod: Obj | None) -> str | None:
+    """Why a container of ``pod`` will not start (image pull back-off and the like), or None."""
+    if not pod:
+        return None
+    status = pod.get("status") or {}
+    for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
+        for container in status.get(key) or []:
+            waiting = (container.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") in STUCK_WAITING_REASONS:
+                message = waiting.get("message") or ""
+                return (
+                    f"pod {_name(pod)}: container {container.get('name')} is waiting in "
+                    f"{waiting['reason']}" + (f": {message}" if message else "")
+                )
+    return None
+
+
+def failed_pod(pod: Obj | None) -> str | None:
+    """Why ``pod`` can no longer turn good: phase Failed (never left), or a stuck container."""
+    if pod and (pod.get("status") or {}).get("phase") == "Failed":
+        status = pod["status"]
+        why = status.get("reason") or ""
+        message = status.get("message") or ""
+        return f"pod {_name(pod)} is Failed" + (f" ({why}: {message})" if why or message else "")
+    return stuck_container(pod)
+
+
+def failed_job(job: Obj | None) -> str | None:
+    """Why ``job`` can no longer succeed: its Failed condition is True."""
+    cond = condition(job, "Failed")
+    if cond and cond.get("status") == "True":
+        return f"job {_name(job or {})} failed: {cond.get('reason')}: {cond.get('message', '')}"
+    return None
+
+
+def terminal_check(kind: str, by_name: bool) -> FailCheck | None:
+    """The default early stop for a wait on ``kind``.
+
+    By name: a Failed pod or one with a stuck container; a Failed Job. For a list (label
+    selector) only stuck containers count: a Job's pods fail by design in many tests.
+    """
+    if kind == "Pod":
+        if by_name:
+            return failed_pod
+        return lambda pods: next((m for p in pods or [] if (m := stuck_container(p))), None)
+    if kind == "Job" and by_name:
+        return failed_job
+    return None
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -73,22 +151,28 @@ def wait_for(
     label_selector: str | None = None,
     api_version: str | None = None,
     timeout: float = 120,
-    fail: Callable[[Any], str | None] | None = None,
+    fail: FailCheck | _Terminal | None = TERMINAL,
     description: str = "",
 ) -> Any:
     """Wait until ``predicate`` holds, re-evaluated on every watch event.
 
     With ``name``, the predicate gets that object as a dict (None while it does not exist); without
     it, the list of objects matching ``label_selector``. ``fail`` returns a message to stop the wait
-    at once when the state can no longer turn good (e.g. a Job already Failed).
+    at once when the state can no longer turn good; it is checked before the predicate. By
+    default (``TERMINAL``) Pod and Job waits stop on the states they cannot leave
+    (``terminal_check``), checked only after the predicate, so a test that waits *for* a Failed
+    pod or Job still gets it. ``fail=None`` opts out.
 
     Returns:
         The object (or list) for which the predicate held.
 
     Raises:
         WaitTimeout: with the last state seen, when ``timeout`` seconds pass.
-        AssertionError: when ``fail`` returns a message.
+        AssertionError: when ``fail`` (or the default terminal check) returns a message.
+        ApiException: a non-transient API error (4xx), as the server said it.
     """
+    explicit_fail = fail if callable(fail) else None
+    terminal = terminal_check(kind, bool(name)) if fail is TERMINAL else None
     resource = cluster.resource(kind, api_version)
     field_selector = f"metadata.name={name}" if name else None
     deadline = time.monotonic() + timeout
@@ -99,14 +183,19 @@ def wait_for(
             return objects.get(name)
         return sorted(objects.values(), key=_name)
 
+    def stop(current: Any, message: str) -> None:
+        what = description or f"{kind} {name or label_selector or ''}".strip()
+        raise AssertionError(f"{what}: {message}; last state: {_summary(current)}")
+
     def settled() -> bool:
         current = view()
-        if fail is not None:
-            message = fail(current)
-            if message:
-                what = f"{kind} {name or label_selector or ''}".strip()
-                raise AssertionError(f"{what}: {message}; last state: {_summary(current)}")
-        return bool(predicate(current))
+        if explicit_fail is not None and (message := explicit_fail(current)):
+            stop(current, message)
+        if predicate(current):
+            return True
+        if terminal is not None and (message := terminal(current)):
+            stop(current, f"stopped early, this state cannot be left: {message}")
+        return False
 
     @transient_retry
     def list_now() -> str:
@@ -135,7 +224,8 @@ def wait_for(
             ):
                 obj = event["raw_object"]
                 if event["type"] == "ERROR":
-                    break  # e.g. 410 Gone: the resourceVersion expired; list again
+                    _raise_unless_relist(obj)
+                    break  # 410 Gone (the resourceVersion expired) or transient: list again
                 if event["type"] == "DELETED":
                     objects.pop(_name(obj), None)
                 elif event["type"] in ("ADDED", "MODIFIED"):
@@ -145,7 +235,7 @@ def wait_for(
                 if time.monotonic() >= deadline:
                     break
         except Exception as exc:  # a dropped watch is normal; anything else is raised
-            if not is_transient(exc) and not isinstance(exc, ApiException):
+            if not (is_transient(exc) or _is_gone(exc)):
                 raise
         if time.monotonic() >= deadline:
             break
@@ -153,6 +243,20 @@ def wait_for(
     raise WaitTimeout(
         f"timed out after {timeout:.0f}s waiting for {what}; last state: {_summary(view())}"
     )
+
+
+def _is_gone(exc: BaseException) -> bool:
+    return isinstance(exc, ApiException) and exc.status == 410
+
+
+def _raise_unless_relist(status: Obj) -> None:
+    """A watch ERROR event carries a Status: 410 and transient codes mean list again."""
+    code = int(status.get("code") or 0)
+    error = ApiException(status=code, reason=str(status.get("reason") or ""))
+    error.body = json.dumps(status)
+    if code == 410 or is_transient(error):
+        return
+    raise error
 
 
 def wait_deleted(
@@ -165,6 +269,7 @@ def wait_deleted(
         name=name,
         namespace=namespace,
         timeout=timeout,
+        fail=None,  # a Failed pod being deleted is what this waits through
         description=f"{kind} {name} to be deleted",
     )
 

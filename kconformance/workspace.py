@@ -101,9 +101,10 @@ class Kube:
         label_selector: str | None = None,
         api_version: str | None = None,
         timeout: float = 120,
-        fail: Callable[[Any], str | None] | None = None,
+        fail: waits.FailCheck | None | Any = waits.TERMINAL,
         description: str = "",
     ) -> Any:
+        """``waits.wait_for`` in this namespace (Pod and Job waits stop on terminal states)."""
         return waits.wait_for(
             self.cluster,
             kind,

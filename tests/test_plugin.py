@@ -76,6 +76,14 @@ def verbs(pytester) -> list[str]:
     return [" ".join(c[:2]) for c in kind_calls(pytester) if c[0] in ("create", "delete")]
 
 
+def wait_for_verb(pytester, verb: str, timeout: float = 120) -> None:
+    """Wait until the fake kind was called with ``verb`` (xdist start-up is slow on a busy host)."""
+    deadline = time.monotonic() + timeout
+    while verb not in verbs(pytester):
+        assert time.monotonic() < deadline, f"kind was never called with {verb!r}"
+        time.sleep(0.05)
+
+
 def test_markers_lists_every_sig(pytester: pytest.Pytester):
     result = pytester.runpytest_subprocess("--markers")
     for sig in (
@@ -150,13 +158,53 @@ def test_docker_down_is_one_clear_line_and_creates_nothing(project, monkeypatch)
     assert verbs(project) == []
 
 
-def test_missing_node_image_is_one_clear_line(project, monkeypatch):
+def test_node_image_that_is_not_local_is_pulled_with_progress_lines(project, monkeypatch):
+    """Published images: a runner that can pull needs no hack/ build."""
     monkeypatch.setenv("FAKE_DOCKER_NO_IMAGE", "1")
+    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*node image kindest/node:v1.28.15 is not local: docker pull (up to *s)",
+            "*node image kindest/node:v1.28.15 pulled in *s",
+        ]
+    )
+    assert (project.state / "pulled").read_text().split() == ["kindest/node:v1.28.15"]
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["n0", "n2"])
+def test_failed_pull_is_one_clear_line_and_creates_nothing(project, monkeypatch, workers):
+    monkeypatch.setenv("FAKE_DOCKER_NO_IMAGE", "1")
+    monkeypatch.setenv("FAKE_DOCKER_PULL_FAIL", "1")
+    result = project.runpytest_subprocess(
+        *[a if a != "kindest/node:v1.28.15" else "localhost/kc-test/none:v1" for a in BASE],
+        "-m",
+        "sig_apps",
+        *workers,
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    out = result.stdout.str() + result.stderr.str()
+    assert (
+        "node image localhost/kc-test/none:v1 is not local and docker pull failed "
+        '(Error response from daemon: Get "https://localhost/v2/": dial tcp: lookup localhost: '
+        "no such host): build it with hack/build.sh 1.28, pull it where a registry is "
+        "reachable, or pass --node-image"
+    ) in out
+    assert verbs(project) == []
+
+
+def test_kind_version_not_paired_with_the_node_image_is_one_clear_line(project, monkeypatch):
+    monkeypatch.setenv("FAKE_KIND_VERSION", "v0.20.0")
     result = project.runpytest_subprocess(*BASE, "-m", "sig_apps")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*node image kindest/node:v1.28.15 is not in the local Docker*hack/build.sh*"]
+        [
+            "ERROR: kind v0.20.0 (*/fakes/kind) is not the kind v0.25.0 the catalog pairs with "
+            "kindest/node:v1.28.15 for Kubernetes 1.28: install it (go install "
+            "sigs.k8s.io/kind@v0.25.0) and pass --kind-bin, or run hack/build.sh 1.28"
+        ]
     )
+    assert verbs(project) == []
 
 
 def test_two_workers_two_profiles_one_creation_each_one_deletion_each(project):
@@ -237,9 +285,7 @@ def test_sigterm_deletes_the_clusters(project, workers):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and "create cluster" not in verbs(project):
-        time.sleep(0.2)
+    wait_for_verb(project, "create cluster")
     time.sleep(2)  # let the test start sleeping inside the cluster
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
@@ -288,3 +334,86 @@ def test_prove_inverts_feature_off_runs_and_fails_a_test_that_cannot_fail(projec
     assert cells["JobBackoffLimitPerIndex"]["proof"]["verdict"] == "proved"
     assert cells["PodIndexLabel"]["proof"]["verdict"] == "not proved"
     assert cells["KubectlEvents"]["proof"]["verdict"] == "cannot be switched off"
+
+
+ROLE_SUITE = """
+def test_roles(pytestconfig):
+    manager = pytestconfig.pluginmanager
+    assert manager.get_plugin("kconformance-controller") is not None
+    assert manager.get_plugin("kconformance-worker") is None
+"""
+
+
+def test_controller_work_lives_in_its_own_plugin_object(project):
+    """-n 0: the only process is the controller; no worker plugin is registered."""
+    project.makepyfile(test_roles=ROLE_SUITE)
+    result = project.runpytest_subprocess(*BASE, "test_roles.py")
+    result.assert_outcomes(passed=1)
+
+
+def test_each_xdist_worker_registers_only_the_worker_plugin(project):
+    project.makepyfile(
+        test_roles=ROLE_SUITE.replace("is not None", "is _x")
+        .replace("is None", "is not None")
+        .replace("is _x", "is None")
+    )
+    result = project.runpytest_subprocess(*BASE, "test_roles.py", "-n", "1")
+    result.assert_outcomes(passed=1)
+
+
+def test_a_run_without_cluster_tests_leaves_the_registry_and_clusters_alone(project):
+    """`pytest tests` on a machine with clusters of other runs: no sweep, no kind call.
+
+    The registry entry's owner is dead, so a sweep would delete it: only a run that is about to
+    create clusters may sweep.
+    """
+    import os as _os
+
+    from kconformance.pool import ClusterRecord, Registry
+
+    registry = Registry(Path(_os.environ["KCONFORMANCE_CACHE"]) / "clusters")
+    registry.write(
+        ClusterRecord(
+            "kc-gates-128-dead00", "1.28-gates", "h", "dead00", 999999, 999999, False, "", "ready"
+        )
+    )
+    (project.state / "clusters").mkdir(parents=True)
+    (project.state / "clusters" / "kc-gates-128-dead00").touch()
+    project.makepyfile(test_unit="def test_plain():\n    assert True\n")
+    result = project.runpytest_subprocess(*BASE, "test_unit.py")
+    result.assert_outcomes(passed=1)
+    assert registry.read("kc-gates-128-dead00") is not None
+    assert kind_calls(project) == []
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["n0", "n2"])
+def test_teardown_finishes_under_a_second_sigint_and_sigterm(project, workers, monkeypatch):
+    """CI cancel: SIGINT, then SIGTERM while clusters are being deleted. The delete finishes,
+    the registry is empty, the run says it kept deleting."""
+    import signal
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("FAKE_KIND_DELETE_SECONDS", "3")
+    project.makepyfile(**{"suites/sig_node/test_slow": SLOW_SUITE})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "suites/sig_node/test_slow.py", *BASE, *workers],
+        cwd=project.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    wait_for_verb(project, "create cluster")
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    wait_for_verb(project, "delete cluster")
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert verbs(project) == ["create cluster", "delete cluster"], out
+    assert list((project.state / "clusters").iterdir()) == [], out
+    registry = Path(os.environ["KCONFORMANCE_CACHE"]) / "clusters"
+    assert list(registry.glob("*.json")) == [], out
+    assert "during teardown: still deleting clusters" in out
+    assert "deleted in" in out

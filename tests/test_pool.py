@@ -18,9 +18,10 @@ from kconformance.profiles import resolve_profile
 class FakeDriver:
     """Records calls in a file so several processes can be counted together."""
 
-    def __init__(self, state: Path, fail: bool = False) -> None:
+    def __init__(self, state: Path, fail: bool = False, fail_delete: bool = False) -> None:
         self.state = state
         self.fail = fail
+        self.fail_delete = fail_delete
         (state / "clusters").mkdir(parents=True, exist_ok=True)
 
     def _log(self, *call: str) -> None:
@@ -40,6 +41,8 @@ class FakeDriver:
 
     def delete(self, name):
         self._log("delete", name)
+        if self.fail_delete:
+            raise RuntimeError("ERROR: failed to delete cluster: docker daemon not responding")
         (self.state / "clusters" / name).unlink(missing_ok=True)
 
     def existing(self):
@@ -54,11 +57,13 @@ def profile():
     return resolve_profile(default_catalog(), "gates", "1.28")
 
 
-def make_pool(tmp_path: Path, run_id="r1", owner=None, keep=False, fail=False) -> ClusterPool:
+def make_pool(
+    tmp_path: Path, run_id="r1", owner=None, keep=False, fail=False, fail_delete=False
+) -> ClusterPool:
     return ClusterPool(
         run_dir=tmp_path / "runs" / run_id,
         registry=Registry(tmp_path / "registry"),
-        driver=FakeDriver(tmp_path / "kind", fail=fail),
+        driver=FakeDriver(tmp_path / "kind", fail=fail, fail_delete=fail_delete),
         run_id=run_id,
         owner_pid=owner or os.getpid(),
         keep=keep,
@@ -144,3 +149,53 @@ def test_kept_cluster_is_not_reused_for_a_different_profile(tmp_path, profile):
     other = resolve_profile(default_catalog(), "baseline", "1.28")
     later = make_pool(tmp_path, run_id="two", keep=True)
     assert later.acquire(other).name == cluster_name(other, "two")
+
+
+def test_failed_delete_keeps_the_cluster_registered_for_the_next_sweep(tmp_path, profile):
+    pool = make_pool(tmp_path, run_id="r1", owner=999999, fail_delete=True)
+    name = pool.acquire(profile).name
+    left = pool.teardown()
+    assert [r.name for r in left] == [name]
+    assert pool.registry.read(name) is not None  # not forgotten
+    failed = [e for e in pool.events() if e.event == "delete failed"]
+    assert "kept in the registry" in failed[0].detail
+    assert "docker daemon not responding" in failed[0].detail
+    later = make_pool(tmp_path, run_id="r2")  # the owner 999999 is dead: the sweep retries
+    assert later.sweep() == [name]
+    assert later.registry.records() == []
+    assert name not in later.driver.existing()
+
+
+def test_sweep_keeps_the_entry_when_its_delete_fails_again(tmp_path, profile):
+    make_pool(tmp_path, run_id="dead", owner=999999).acquire(profile)
+    later = make_pool(tmp_path, run_id="r2", fail_delete=True)
+    assert later.sweep() == []
+    assert len(later.registry.records()) == 1
+
+
+def test_torn_state_file_never_deletes_the_ready_cluster(tmp_path, profile):
+    pool = make_pool(tmp_path)
+    name = pool.acquire(profile).name
+    (pool.run_dir / f"{profile.key}.json").write_text('{"na')  # a writer killed mid-write
+    assert pool.acquire(profile).name == name
+    assert [c[0] for c in pool.driver.calls()] == ["create"]
+
+
+def test_torn_registry_record_never_deletes_the_ready_cluster(tmp_path, profile):
+    pool = make_pool(tmp_path)
+    name = pool.acquire(profile).name
+    pool.registry.path(name).write_text('{"name": "kc-')
+    record = pool.acquire(profile)
+    assert (record.name, record.state) == (name, "ready")
+    assert [c[0] for c in pool.driver.calls()] == ["create"]
+    assert [e.event for e in pool.events()][-1] == "recovered"
+
+
+def test_teardown_deletes_this_runs_clusters_despite_torn_state_files(tmp_path, profile):
+    pool = make_pool(tmp_path)
+    name = pool.acquire(profile).name
+    (pool.run_dir / f"{profile.key}.json").write_text("{")
+    assert pool.teardown() == []
+    assert pool.driver.existing() == set()
+    assert pool.registry.records() == []
+    assert [c for c in pool.driver.calls() if c[0] == "delete"] == [["delete", name]]

@@ -1,0 +1,157 @@
+"""The controller's plugin: what only the process that owns the run does.
+
+Under ``-n 0`` that is the only process; under xdist it is the xdist controller, which runs no
+tests itself. It hands workers the run identity, prints the
+workers' cluster events as they happen, collects every test report, and at the end tears the
+run's clusters down and writes the feature report. Registered from ``pytest_configure``, the way
+pytest-xdist registers its ``DSession`` only on the controller.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from kconformance.errors import KconformanceError
+from kconformance.report import ReportCollector
+from kconformance.runtime import Run
+from kconformance.terminal import write_line
+
+
+def _sigterm_to_interrupt(signum: int, frame: Any) -> None:
+    """CI cancels with SIGTERM: treat it as Ctrl-C so pytest runs its teardown and we delete."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def signals_deferred(say: Any) -> Iterator[None]:
+    """Let teardown finish under a second SIGINT/SIGTERM (CI cancel sends SIGINT, then SIGTERM):
+    while it runs, those signals are reported, not raised. kind runs in its own session (see
+    process.run), so a terminal's Ctrl-C does not reach it either."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def deferred(signum: int, frame: Any) -> None:
+        say(f"kconformance: {signal.Signals(signum).name} during teardown: still deleting clusters")
+
+    previous = {sig: signal.signal(sig, deferred) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class ControllerPlugin:
+    """Sweep, event tail, report collection, teardown and report: the run's owner."""
+
+    name = "kconformance-controller"
+
+    def __init__(self, config: pytest.Config, run: Run, collector: ReportCollector) -> None:
+        self.config = config
+        self.run = run
+        self.collector = collector
+        self._tail: threading.Thread | None = None
+        self._stop_tail = threading.Event()
+        self._print_lock = threading.Lock()
+        run.on_event = lambda event: write_line(config, event.line())
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+
+    # -- xdist: the workers -------------------------------------------------------------------
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        """Hand each worker the run it belongs to."""
+        node.workerinput.update(self.run.identity.as_workerinput())
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        """Start printing the workers' cluster events as they happen."""
+        if self._tail is not None:
+            return
+        self._tail = threading.Thread(target=self._tail_events, name="kconformance-events")
+        self._tail.daemon = True
+        self._tail.start()
+
+    def _tail_events(self) -> None:
+        # tailing a file: the only polling in the tool, and not a test wait
+        while not self._stop_tail.wait(0.5):
+            self._print_new_events()
+
+    def _print_new_events(self) -> None:
+        """Print the events not printed yet (from the tail, and once more at the end)."""
+        with self._print_lock:
+            for event in self.run.pool.event_log.unseen():
+                write_line(self.config, event.line())
+
+    # -- session ------------------------------------------------------------------------------
+    @pytest.hookimpl(trylast=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Every report, from every worker, feeds the feature report."""
+        self.collector.add(report)
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        run = self.run
+        self._stop_tail.set()
+        tailing = self._tail is not None
+        if tailing:
+            self._print_new_events()
+        preflight_error = run.identity.run_dir / "preflight-error.txt"
+        if preflight_error.exists():
+            write_line(self.config, f"ERROR: {preflight_error.read_text()}")
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        try:
+            self._teardown(tailing)
+        finally:
+            self._write_report()
+
+    def _teardown(self, tailing: bool) -> None:
+        run = self.run
+        if run.settings.existing_cluster or not run.identity.run_dir.exists():
+            return  # no process of this run got as far as a cluster
+        if tailing:
+            run.pool.on_event = None  # teardown events: printed below from the file, once
+        with signals_deferred(lambda line: write_line(self.config, line)):
+            left = run.pool.teardown()
+        if tailing:
+            self._print_new_events()
+        self.collector.add_cluster_events(run.pool.events())
+        if left:
+            names = ", ".join(r.name for r in left)
+            write_line(
+                self.config,
+                f"kconformance: {len(left)} cluster(s) could not be deleted and stay in the "
+                f"registry for the next run's sweep: {names}",
+            )
+        run.remove_run_dir()
+
+    def _write_report(self) -> None:
+        settings = self.run.settings
+        if settings.report and not self.config.option.collectonly and self.collector.has_results:
+            written = self.collector.write(settings.report_dir, settings.releases)
+            write_line(
+                self.config,
+                f"kconformance: report written to {', '.join(str(p) for p in written)}",
+            )
+
+    def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int) -> None:
+        lines = self.collector.timing_lines()
+        if lines:
+            terminalreporter.section("kconformance timings")
+            for line in lines:
+                terminalreporter.write_line(line)
+        if self.run.settings.prove:
+            terminalreporter.section("kconformance feature-off proof")
+            for line in self.collector.proof_lines():
+                terminalreporter.write_line(line)
+
+    # -- host check ---------------------------------------------------------------------------
+    def host_problem(self, items: list[pytest.Item], exc: KconformanceError) -> None:
+        """The controller can stop the run before anything is created."""
+        raise pytest.UsageError(str(exc)) from None
