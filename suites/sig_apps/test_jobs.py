@@ -142,7 +142,11 @@ def test_ignore_rule_does_not_count_an_evicted_pod(kube: Kube) -> None:
 def test_counted_failures_use_up_the_backoff_limit(kube: Kube, exit_code: int) -> None:
     """A Count rule (exit code 3), like an exit code no rule matches (5), counts toward
     backoffLimit: with backoffLimit 1 the second failure fails the Job, reason
-    BackoffLimitExceeded."""
+    BackoffLimitExceeded.
+
+    Counting is also what a Job without the feature does; what ties this test to the feature is
+    that the API server stores spec.podFailurePolicy (kube.apply refuses an object stored
+    without a field the manifest set, which is what happens with the gate off)."""
     name = f"count-{exit_code}"
     kube.apply("sig_apps/job-pod-failure-policy-count.yaml", name=name, exit_code=exit_code)
     job = kube.wait_for("Job", finished, name=name, timeout=120)
