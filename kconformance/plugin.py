@@ -79,9 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
         workerinput = config.workerinput  # type: ignore[attr-defined]
         identity = RunIdentity.from_workerinput(workerinput)
         index = int(str(workerinput.get("workerid", "gw0")).lstrip("gw") or 0)
-        run = Run(settings, identity, is_controller=False, worker_index=index)
+        run = Run(settings, identity, worker_index=index)
     else:
-        run = Run(settings, RunIdentity.new(), is_controller=True)
+        run = Run(settings, RunIdentity.new())
     run.log = lambda line: write_line(config, line)
     if settings.existing_cluster and not settings_release_given(config):
         _adopt_server_release(run)
