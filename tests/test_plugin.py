@@ -373,3 +373,33 @@ def test_teardown_finishes_under_a_second_sigint_and_sigterm(project, workers, m
     assert list(registry.glob("*.json")) == [], out
     assert "during teardown: still deleting clusters" in out
     assert "deleted in" in out
+
+
+INTERRUPTED_SUITE = """
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def uses_cluster(cluster):
+    yield cluster
+    alive = (Path(os.environ["FAKE_KIND_DIR"]) / "clusters" / cluster.name).exists()
+    Path("teardown-saw-cluster").write_text(str(alive))
+
+
+@pytest.mark.feature("SidecarContainers")
+def test_interrupted(uses_cluster):
+    raise KeyboardInterrupt
+"""
+
+
+def test_after_ctrl_c_fixtures_are_finalized_before_the_cluster_is_deleted(project):
+    """Ctrl-C: pytest finalizes the tests' fixtures (namespace deletion) in its own
+    sessionfinish; the clusters must still exist then, and be deleted after."""
+    project.makepyfile(**{"suites/sig_node/test_interrupted": INTERRUPTED_SUITE})
+    result = project.runpytest_subprocess("suites/sig_node/test_interrupted.py", *BASE)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert (project.path / "teardown-saw-cluster").read_text() == "True"
+    assert verbs(project) == ["create cluster", "delete cluster"]
