@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 FAKES = Path(__file__).parent / "fakes"
+sys.path.insert(0, str(FAKES))
+from apiserver import FakeApiServer  # noqa: E402
 
 SUITE_APPS = """
 import pytest
@@ -41,13 +44,20 @@ def test_userns(cluster):
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def project(
+    pytester: pytest.Pytester,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+):
     pytester.makepyfile(
         **{"suites/sig_apps/test_jobs": SUITE_APPS, "suites/sig_node/test_pods": SUITE_NODE}
     )
     state = tmp_path / "fake-kind"
     monkeypatch.setenv("FAKE_KIND_DIR", str(state))
-    monkeypatch.setenv("KCONFORMANCE_FAKE_KIND", "1")
+    apiserver = FakeApiServer().__enter__()
+    request.addfinalizer(lambda: apiserver.__exit__(None, None, None))
+    monkeypatch.setenv("FAKE_APISERVER", apiserver.url)
     monkeypatch.setenv("KCONFORMANCE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
     pytester.makeini("[pytest]\n")  # the inner run's rootdir: reports and artifacts go here

@@ -17,3 +17,10 @@ def test_no_preexec_fn_in_the_package():
     """preexec_fn is unsafe while threads start subprocesses (prefetch does)."""
     for path in (ROOT / "kconformance").rglob("*.py"):
         assert "preexec_fn=" not in path.read_text(), path
+
+
+def test_no_test_switch_in_production_code():
+    """The framework's own tests drive fake executables and a fake API server
+    (tests/fakes/), never a switch inside the package."""
+    for path in (ROOT / "kconformance").rglob("*.py"):
+        assert "KCONFORMANCE_FAKE" not in path.read_text(), path
