@@ -122,7 +122,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if clashes:
         ours = ", ".join("--kc-" + name[2:] for name in clashes)
         lines.append(
-            f"kconformance: {', '.join(clashes)} belong to another plugin here; "
+            f"kconformance: {', '.join(clashes)} "
+            f"{'belongs' if len(clashes) == 1 else 'belong'} to another plugin here; "
             f"kconformance reads {ours}"
         )
     return lines
