@@ -147,7 +147,7 @@ def _crosscheck(args: argparse.Namespace) -> int:
             "suites",
             "-n",
             "2",
-            "--k8s-version",
+            "--kc-k8s-version",  # the --kc- name works next to any other plugin
             release,
             "--keep-clusters",
             "--features",
