@@ -93,7 +93,7 @@ def main() -> int:
         help="upstream e2e time for the same features (from hack/crosscheck)",
     )
     args = parser.parse_args()
-    select = ["--k8s-version", args.k8s_version] + (["-m", args.marker] if args.marker else [])
+    select = ["--kc-k8s-version", args.k8s_version] + (["-m", args.marker] if args.marker else [])
     tmp = ROOT / "artifacts" / "bench"
     sampler = MemorySampler()
     sampler.start()

@@ -298,8 +298,7 @@ PY
 }
 
 # crictl: sigs.k8s.io/cri-tools $CRICTL_VERSION if the module proxy serves it; else the
-# version kind's base image uses (kind v0.25.0: v1.30.0); else hack/go/crictl-mini, a
-# small CRI client implementing the crictl subset kubeadm + kind use.
+# version kind's base image uses (kind v0.25.0: v1.30.0); else the step fails, naming both.
 build_crictl() {
   local want="$CRICTL_VERSION" kv v dir="" tmp wrapper impl note=""
   kv="$(kind_base_arg CRICTL_VERSION)"
@@ -307,7 +306,6 @@ build_crictl() {
   for v in "$want" "$kv"; do
     [[ -n "$v" ]] && have_output "$CACHE/tools/crictl-$v/crictl" && { dir="$CACHE/tools/crictl-$v"; break; }
   done
-  [[ -z "$dir" ]] && have_output "$CACHE/tools/crictl-mini-$want/crictl" && { v="$want"; dir="$CACHE/tools/crictl-mini-$want"; }
   if [[ -n "$dir" ]]; then
     skip_step "crictl-$v" "$dir"
   else
@@ -319,36 +317,29 @@ build_crictl() {
       if [[ -n "$kv" && "$kv" != "$want" ]] && modavail "sigs.k8s.io/cri-tools@$kv"; then
         v="$kv"; note="$note; built $kv (crictl of kind $KIND_VERSION's base image) instead"
       else
-        v=""; note="$note; sigs.k8s.io/cri-tools@${kv:-?} not either; built hack/go/crictl-mini instead"
+        die "crictl: $note; sigs.k8s.io/cri-tools@${kv:-?} (kind $KIND_VERSION's base image) not either"
       fi
     fi
-    if [[ -n "$v" ]]; then
-      dir="$CACHE/tools/crictl-$v"; tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
-      local gomod decl
-      gomod="$(moddl "sigs.k8s.io/cri-tools@$v" GoMod)"
-      # some releases (v1.30.0) declare "module github.com/kubernetes-sigs/cri-tools":
-      # require that path and replace it by the sigs.k8s.io module (same code)
-      decl="$(sed -n 's/^module *"\{0,1\}\([^" ]*\).*/\1/p' "$gomod" | head -1)"
-      wrapper="$(make_wrapper "crictl-$v" "${decl:-sigs.k8s.io/cri-tools}" "$v")"
-      if ! grep -q '^replace' "$wrapper/go.mod"; then
-        {
-          [[ -n "$decl" && "$decl" != sigs.k8s.io/cri-tools ]] && echo "replace $decl => sigs.k8s.io/cri-tools $v"
-          # carry over cri-tools' own replaces (they pin k8s.io/kubernetes and point the
-          # staging modules at kubernetes/staging pseudo-versions: use the published v0.x ones)
-          copy_k8s_replaces "$gomod"
-        } >>"$wrapper/go.mod"
-      fi
-      decl="${decl:-sigs.k8s.io/cri-tools}"
-      ( export GOTOOLCHAIN="$(pick_toolchain "$gomod")"
-        step "crictl-$v" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "$2" -o "$3/crictl" "$4/cmd/crictl" && "$3/crictl" --version' \
-          _ "$wrapper" "-s -w -X $decl/pkg/version.Version=$v" "$tmp" "$decl" )
-      printf '%s\n' "sigs.k8s.io/cri-tools@$v" >"$tmp/IMPL"
-    else
-      v="$want"; dir="$CACHE/tools/crictl-mini-$want"; tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
-      step "crictl-mini-$want" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "-s -w -X main.Version=$2-kconformance-mini" -o "$3/crictl" . && "$3/crictl" --version' _ \
-        "$HACK_DIR/go/crictl-mini" "$want" "$tmp"
-      printf '%s\n' "kconformance crictl-mini (hack/go/crictl-mini)" >"$tmp/IMPL"
+    dir="$CACHE/tools/crictl-$v"; tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
+    local gomod decl
+    gomod="$(moddl "sigs.k8s.io/cri-tools@$v" GoMod)"
+    # some releases (v1.30.0) declare "module github.com/kubernetes-sigs/cri-tools":
+    # require that path and replace it by the sigs.k8s.io module (same code)
+    decl="$(sed -n 's/^module *"\{0,1\}\([^" ]*\).*/\1/p' "$gomod" | head -1)"
+    wrapper="$(make_wrapper "crictl-$v" "${decl:-sigs.k8s.io/cri-tools}" "$v")"
+    if ! grep -q '^replace' "$wrapper/go.mod"; then
+      {
+        [[ -n "$decl" && "$decl" != sigs.k8s.io/cri-tools ]] && echo "replace $decl => sigs.k8s.io/cri-tools $v"
+        # carry over cri-tools' own replaces (they pin k8s.io/kubernetes and point the
+        # staging modules at kubernetes/staging pseudo-versions: use the published v0.x ones)
+        copy_k8s_replaces "$gomod"
+      } >>"$wrapper/go.mod"
     fi
+    decl="${decl:-sigs.k8s.io/cri-tools}"
+    ( export GOTOOLCHAIN="$(pick_toolchain "$gomod")"
+      step "crictl-$v" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "$2" -o "$3/crictl" "$4/cmd/crictl" && "$3/crictl" --version' \
+        _ "$wrapper" "-s -w -X $decl/pkg/version.Version=$v" "$tmp" "$decl" )
+    printf '%s\n' "sigs.k8s.io/cri-tools@$v" >"$tmp/IMPL"
     [[ -z "$note" ]] || printf '%s\n' "$note" >"$tmp/NOTE"
     commit_output "$tmp" "$dir"
   fi

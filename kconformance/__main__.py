@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     cross.add_argument("--k8s-version", default="1.28")
     cross.add_argument("--e2e-binary", default=None, help="default: built by hack/build-e2e.sh")
     cross.add_argument("--out", default="reports")
+    merge_cmd = sub.add_parser(
+        "merge-reports", help="merge shards' reports into one feature x release matrix"
+    )
+    merge_cmd.add_argument("paths", nargs="+", type=Path, help="report files or folders")
+    merge_cmd.add_argument("--json", type=Path, default=None, help="also write the merged JSON")
     validate_cmd = sub.add_parser("validate", help="validate a profile with extra gates")
     validate_cmd.add_argument("--k8s-version", required=True)
     validate_cmd.add_argument("--profile", default="gates")
@@ -56,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             return _delete_kept(args.kind_bin)
         if args.command == "crosscheck":
             return _crosscheck(args)
+        if args.command == "merge-reports":
+            return _merge_reports(args.paths, args.json)
         catalog = default_catalog()
         from kconformance.catalog import normalize_release
 
@@ -140,7 +147,7 @@ def _crosscheck(args: argparse.Namespace) -> int:
             "suites",
             "-n",
             "2",
-            "--k8s-version",
+            "--kc-k8s-version",  # the --kc- name works next to any other plugin
             release,
             "--keep-clusters",
             "--features",
@@ -177,6 +184,24 @@ def _crosscheck(args: argparse.Namespace) -> int:
     (out / f"crosscheck-{release}.md").write_text(table + "\n")
     print(table)
     return 0 if ours.returncode == 0 else 1
+
+
+def _merge_reports(paths: list[Path], json_out: Path | None) -> int:
+    """Print the merged matrix as Markdown (CI appends it to $GITHUB_STEP_SUMMARY); exit 1
+    when any feature failed on any release, so the summary job shows red too."""
+    import json
+
+    from kconformance.merge import find_reports, markdown, merge
+
+    merged = merge(find_reports(paths))
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(merged, indent=2))
+    print(markdown(merged), end="")
+    failed = any(
+        c["verdict"] == "failed" for r in merged["features"] for c in r["releases"].values()
+    )
+    return 1 if failed else 0
 
 
 def _render(folder: Path, check: bool) -> int:

@@ -221,6 +221,25 @@ def host_facts() -> frozenset[str]:
     return frozenset({"cgroup_v2" if v2 else "cgroup_v1"})
 
 
+def gate_on(catalog: Catalog, gate_name: str, release: str, explicit: Mapping[str, bool]) -> bool:
+    """The one rule for whether a gate is on in a cluster of ``release``.
+
+    ``explicit`` holds the values known for that cluster: a profile's settings for a kind
+    cluster made from it, or the apiserver's ``kubernetes_feature_enabled`` metric for an
+    existing cluster. A gate not in it has its release's default; a gate the release no longer
+    has is on when its feature graduated (GA, then removed), off otherwise.
+    """
+    if gate_name in explicit:
+        return bool(explicit[gate_name])
+    gate = catalog.gates[gate_name]
+    stage = gate.stages.get(release)
+    if stage is None:
+        return False
+    if stage is Stage.ABSENT:
+        return gate.graduated_before(release)
+    return stage.default
+
+
 def normalize_release(value: str) -> str:
     """Accept "1.28", "v1.28" and "v1.28.15" alike: releases are identified by minor version."""
     text = value.strip().lstrip("v")

@@ -148,14 +148,6 @@ class Cluster:
     def core(self) -> k8s.CoreV1Api:
         return k8s.CoreV1Api(self.api)
 
-    @property
-    def apps(self) -> k8s.AppsV1Api:
-        return k8s.AppsV1Api(self.api)
-
-    @property
-    def batch(self) -> k8s.BatchV1Api:
-        return k8s.BatchV1Api(self.api)
-
     @cached_property
     def discovery(self) -> Discovery:
         return Discovery(DynamicSource(self.dynamic))

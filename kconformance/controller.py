@@ -96,7 +96,10 @@ class ControllerPlugin:
         """Every report, from every worker, feeds the feature report."""
         self.collector.add(report)
 
+    @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        """After pytest's own (which finalizes the tests' fixtures, e.g. their namespaces,
+        also after Ctrl-C): only then are the clusters deleted."""
         run = self.run
         self._stop_tail.set()
         tailing = self._tail is not None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from kconformance.catalog import Catalog, Feature, Stage
+from kconformance.catalog import Catalog, Feature, gate_on
 
 _METRIC = re.compile(r"^kubernetes_feature_enabled\{([^}]*)\}\s+([0-9.eE+-]+)", re.MULTILINE)
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
@@ -26,24 +26,23 @@ def parse_feature_metrics(text: str) -> dict[str, bool]:
 def live_feature_off_reason(
     catalog: Catalog, release: str, enabled: dict[str, bool], feature: Feature
 ) -> str | None:
-    """None when the live cluster has the feature on; else why a test of it is skipped."""
+    """None when the live cluster has the feature on; else why a test of it is skipped.
+
+    Whether a gate is on is decided by catalog.gate_on, as for kind profiles; this only words
+    the reason."""
     for gate_name in feature.gates:
-        if gate_name in enabled:
-            if not enabled[gate_name]:
-                return (
-                    f"{feature.name}: gate {gate_name} is off in this cluster "
-                    "(kubernetes_feature_enabled metric)"
-                )
+        if gate_on(catalog, gate_name, release, enabled):
             continue
-        gate = catalog.gates[gate_name]
-        stage = gate.stages.get(release)
+        if gate_name in enabled:
+            return (
+                f"{feature.name}: gate {gate_name} is off in this cluster "
+                "(kubernetes_feature_enabled metric)"
+            )
+        stage = catalog.gates[gate_name].stages.get(release)
         if stage is None:
             return f"{feature.name}: release {release} is not in the catalog"
-        if stage is Stage.ABSENT and gate.graduated_before(release):
-            continue
-        if stage is Stage.ABSENT or not stage.default:
-            return (
-                f"{feature.name}: gate {gate_name} is not reported by the apiserver and is "
-                f"{stage.label} in {release}"
-            )
+        return (
+            f"{feature.name}: gate {gate_name} is not reported by the apiserver and is "
+            f"{stage.label} in {release}"
+        )
     return None

@@ -88,9 +88,9 @@ def pytest_configure(config: pytest.Config) -> None:
         workerinput = config.workerinput  # type: ignore[attr-defined]
         identity = RunIdentity.from_workerinput(workerinput)
         index = int(str(workerinput.get("workerid", "gw0")).lstrip("gw") or 0)
-        run = Run(settings, identity, is_controller=False, worker_index=index)
+        run = Run(settings, identity, worker_index=index)
     else:
-        run = Run(settings, RunIdentity.new(), is_controller=True)
+        run = Run(settings, RunIdentity.new())
     run.log = lambda line: write_line(config, line)
     if settings.existing_cluster and not settings_release_given(config):
         _adopt_server_release(run)
@@ -133,7 +133,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     if clashes:
         ours = ", ".join("--kc-" + name[2:] for name in clashes)
         lines.append(
-            f"kconformance: {', '.join(clashes)} belong to another plugin here; "
+            f"kconformance: {', '.join(clashes)} "
+            f"{'belongs' if len(clashes) == 1 else 'belong'} to another plugin here; "
             f"kconformance reads {ours}"
         )
     return lines

@@ -70,10 +70,6 @@ class ClusterPool:
         self.event_log = EventLog(run_dir / "events.jsonl")
 
     # -- events ---------------------------------------------------------------------------
-    @property
-    def events_path(self) -> Path:
-        return self.event_log.path
-
     def _emit(self, event: Event) -> None:
         self.event_log.append(event)
         if self.on_event:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kconformance.catalog import Catalog, Feature, Stage, release_key
+from kconformance.catalog import Catalog, Feature, Stage, gate_on, release_key
 from kconformance.errors import ProfileError
 
 
@@ -200,15 +200,8 @@ def _assemble(
 
 
 def gate_enabled(catalog: Catalog, profile: Profile, gate_name: str) -> bool:
-    """Whether a gate is on in a cluster made from ``profile`` (explicit value, else default)."""
-    explicit = profile.gates
-    if gate_name in explicit:
-        return explicit[gate_name]
-    gate = catalog.gates[gate_name]
-    stage = gate.stage(profile.release)
-    if stage is Stage.ABSENT:
-        return gate.graduated_before(profile.release)
-    return stage.default
+    """Whether a gate is on in a cluster made from ``profile`` (see catalog.gate_on)."""
+    return gate_on(catalog, gate_name, profile.release, profile.gates)
 
 
 def feature_off_reason(catalog: Catalog, profile: Profile, feature: Feature) -> str | None:

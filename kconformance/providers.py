@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -89,8 +88,6 @@ def wait_until_usable(kubeconfig: Path, release: str, timeout: float = 300) -> N
     """kind's --wait only covers the control plane, and a node image whose CNI is preinstalled
     makes it return at once. Wait, by watching, for every node and kube-system pod to be Ready
     and for the default ServiceAccount, so no test races the cluster's own start-up."""
-    if os.environ.get("KCONFORMANCE_FAKE_KIND"):
-        return  # the framework's own tests drive a fake kind with no API server behind it
     cluster = Cluster(name=str(kubeconfig), kubeconfig=kubeconfig, release=release)
     every = lambda items: bool(items) and all(_ready(i) for i in items)  # noqa: E731
     wait_for(cluster, "Node", every, timeout=timeout, description="every node Ready")

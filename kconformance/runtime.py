@@ -58,7 +58,6 @@ class RunIdentity:
 class Run:
     settings: Settings
     identity: RunIdentity
-    is_controller: bool
     worker_index: int = 0
     on_event: Callable[[Event], None] | None = None
     log: Callable[[str], None] | None = None

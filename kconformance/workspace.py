@@ -2,6 +2,8 @@
 
 Namespaced objects go away with the namespace; cluster-scoped ones (CRDs, PVs, StorageClasses,
 admission policies) are remembered and deleted after the test, so no test leaks into the next.
+Changes to objects the test does not own (a node's taints, a StorageClass's annotation) register
+their undo with ``defer``; undos run after the test, newest first, even when it failed.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Kube:
         self.namespace = namespace
         self.manifests = manifests
         self._cluster_scoped: list[tuple[str, str, str]] = []
+        self._undo: list[tuple[str, Callable[[], object]]] = []
 
     @property
     def release(self) -> str:
@@ -143,10 +146,72 @@ class Kube:
     def kubectl(self, *args: str, **kwargs: Any) -> Any:
         return self.cluster.kubectl(*args, **kwargs)
 
+    # -- changes to shared objects, undone after the test ---------------------------------
+    def defer(self, undo: Callable[[], object], what: str = "") -> None:
+        """Run ``undo`` after the test (newest first, whatever the outcome); a failing undo
+        is reported as a cleanup problem and does not stop the others."""
+        self._undo.append((what or getattr(undo, "__name__", "undo"), undo))
+
+    def add_node_taint(self, node: str, taint: dict[str, str]) -> None:
+        """Add ``taint`` to ``node``; after the test remove that taint only (the node
+        controller's own taints, added meanwhile, stay)."""
+        same = lambda t: t.get("key") == taint["key"] and t.get("effect") == taint["effect"]  # noqa: E731
+        self._patch_taints(node, lambda taints: [*[t for t in taints if not same(t)], taint])
+        self.defer(
+            lambda: self._patch_taints(node, lambda taints: [t for t in taints if not same(t)]),
+            f"remove taint {taint['key']}:{taint['effect']} from node {node}",
+        )
+
+    def _patch_taints(self, node: str, change: Callable[[list[dict]], list[dict]]) -> None:
+        """Read-modify-write of a node's taints, guarded by resourceVersion (409: read again)."""
+        core = self.cluster.core
+        for _ in range(10):
+            current = core.read_node(node)
+            taints = self.cluster.api.sanitize_for_serialization(current.spec.taints or [])
+            body = {
+                "metadata": {"resourceVersion": current.metadata.resource_version},
+                "spec": {"taints": change(taints)},
+            }
+            try:
+                core.patch_node(node, body)
+                return
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+        raise RuntimeError(f"node {node}: taints changed under us ten times in a row")
+
+    def set_annotation(
+        self, kind: str, name: str, key: str, value: str | None, api_version: str | None = None
+    ) -> None:
+        """Set (or with None remove) an annotation of a cluster object; after the test put the
+        previous value back."""
+        resource = self.cluster.resource(kind, api_version)
+        namespace = self.namespace if resource.namespaced else None
+        current = resource.get(name=name, namespace=namespace)
+        before = (current.metadata.annotations or {}).get(key) if current.metadata else None
+
+        def put(to: str | None) -> None:
+            resource.patch(
+                name=name,
+                namespace=namespace,
+                body={"metadata": {"annotations": {key: to}}},
+                content_type="application/merge-patch+json",
+            )
+
+        put(value)
+        self.defer(lambda: put(before), f"annotation {key} of {kind} {name} back to {before!r}")
+
     # -- teardown ---------------------------------------------------------------------------
     def cleanup(self) -> list[str]:
-        """Delete remembered cluster-scoped objects, newest first; returns what could not go."""
+        """Run the deferred undos, then delete remembered cluster-scoped objects, newest first;
+        returns what could not be undone or deleted."""
         problems = []
+        while self._undo:
+            what, undo = self._undo.pop()
+            try:
+                undo()
+            except Exception as exc:
+                problems.append(f"undo {what}: {exc}")
         for api_version, kind, name in reversed(self._cluster_scoped):
             try:
                 self.delete(kind, name, api_version=api_version)

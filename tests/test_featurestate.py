@@ -33,3 +33,28 @@ def test_live_state_uses_metric_then_catalog():
     assert "alpha (default off)" in live_feature_off_reason(
         catalog, "1.28", {}, catalog.features["CRDValidationRatcheting"]
     )
+
+
+def test_kind_profiles_and_live_clusters_share_one_gate_rule(monkeypatch):
+    """One function decides whether a gate is on, for profiles and for live clusters alike."""
+    import kconformance.featurestate as featurestate
+    import kconformance.profiles as profiles
+    from kconformance.profiles import gate_enabled, resolve_profile
+
+    calls = []
+
+    def spy(catalog, gate_name, release, explicit):
+        calls.append((gate_name, release, dict(explicit)))
+        return True
+
+    monkeypatch.setattr(profiles, "gate_on", spy)
+    monkeypatch.setattr(featurestate, "gate_on", spy)
+    catalog = default_catalog()
+    profile = resolve_profile(catalog, "baseline", "1.28")
+    assert gate_enabled(catalog, profile, "SidecarContainers") is True
+    feature = catalog.features["SidecarContainers"]
+    assert live_feature_off_reason(catalog, "1.28", {"X": False}, feature) is None
+    assert calls == [
+        ("SidecarContainers", "1.28", profile.gates),
+        ("SidecarContainers", "1.28", {"X": False}),
+    ]

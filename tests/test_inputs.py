@@ -78,8 +78,12 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", CASES)
+SUBPROCESS_CASES = ["catalog-missing", "context-unknown", "manifests-dir-missing"]
+
+
+@pytest.mark.parametrize("case", SUBPROCESS_CASES)
 def test_bad_input_is_one_line_and_exit_code_4(inner, case):
+    """End to end, for a few: pytest's own usage error, exit 4, one line, no traceback."""
     args, line = CASES[case]
     result = inner.runpytest_subprocess(*args, "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stderr.str()
@@ -87,3 +91,43 @@ def test_bad_input_is_one_line_and_exit_code_4(inner, case):
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
     errors = [x for x in result.stderr.lines if x.strip()]
     assert len(errors) == 1, errors
+
+
+class FakeConfig:
+    """The two things read_settings needs from pytest's config."""
+
+    def __init__(self, root: Path, options: dict[str, str]) -> None:
+        self.rootpath = root
+        self.options = options
+
+    def getoption(self, name: str):
+        return self.options.get(name)
+
+
+_DEST = {
+    "--catalog": "catalog",
+    "--kubeconfig": "kc_kubeconfig",
+    "--kube-context": "kc_kube_context",
+    "--manifests-dir": "manifests_dir",
+    "--image-map": "image_map",
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_bad_input_is_one_config_error_line(case, tmp_path, monkeypatch):
+    from fnmatch import fnmatch
+
+    from kconformance.errors import ConfigError
+    from kconformance.settings import read_settings
+
+    (tmp_path / "kubeconfig").write_text(KUBECONFIG)
+    (tmp_path / "bad.yaml").write_text("a: [1,\n")
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    monkeypatch.chdir(tmp_path)
+    args, line = CASES[case]
+    options = {_DEST[args[i]]: args[i + 1] for i in range(0, len(args), 2)}
+    with pytest.raises(ConfigError) as info:
+        read_settings(FakeConfig(tmp_path, options))
+    message = str(info.value)
+    assert "\n" not in message
+    assert fnmatch(message, line), message

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 FAKES = Path(__file__).parent / "fakes"
+sys.path.insert(0, str(FAKES))
+from apiserver import FakeApiServer  # noqa: E402
 
 SUITE_APPS = """
 import pytest
@@ -41,13 +44,20 @@ def test_userns(cluster):
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def project(
+    pytester: pytest.Pytester,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+):
     pytester.makepyfile(
         **{"suites/sig_apps/test_jobs": SUITE_APPS, "suites/sig_node/test_pods": SUITE_NODE}
     )
     state = tmp_path / "fake-kind"
     monkeypatch.setenv("FAKE_KIND_DIR", str(state))
-    monkeypatch.setenv("KCONFORMANCE_FAKE_KIND", "1")
+    apiserver = FakeApiServer().__enter__()
+    request.addfinalizer(lambda: apiserver.__exit__(None, None, None))
+    monkeypatch.setenv("FAKE_APISERVER", apiserver.url)
     monkeypatch.setenv("KCONFORMANCE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
     pytester.makeini("[pytest]\n")  # the inner run's rootdir: reports and artifacts go here
@@ -417,3 +427,33 @@ def test_teardown_finishes_under_a_second_sigint_and_sigterm(project, workers, m
     assert list(registry.glob("*.json")) == [], out
     assert "during teardown: still deleting clusters" in out
     assert "deleted in" in out
+
+
+INTERRUPTED_SUITE = """
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def uses_cluster(cluster):
+    yield cluster
+    alive = (Path(os.environ["FAKE_KIND_DIR"]) / "clusters" / cluster.name).exists()
+    Path("teardown-saw-cluster").write_text(str(alive))
+
+
+@pytest.mark.feature("SidecarContainers")
+def test_interrupted(uses_cluster):
+    raise KeyboardInterrupt
+"""
+
+
+def test_after_ctrl_c_fixtures_are_finalized_before_the_cluster_is_deleted(project):
+    """Ctrl-C: pytest finalizes the tests' fixtures (namespace deletion) in its own
+    sessionfinish; the clusters must still exist then, and be deleted after."""
+    project.makepyfile(**{"suites/sig_node/test_interrupted": INTERRUPTED_SUITE})
+    result = project.runpytest_subprocess("suites/sig_node/test_interrupted.py", *BASE)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert (project.path / "teardown-saw-cluster").read_text() == "True"
+    assert verbs(project) == ["create cluster", "delete cluster"]

@@ -63,7 +63,7 @@ def make_run(cache: Path, tmp_path: Path) -> Run:
         host=frozenset(),
         built=built_releases(cache),
     )
-    return Run(settings, RunIdentity("r", tmp_path / "run", 1), is_controller=True)
+    return Run(settings, RunIdentity("r", tmp_path / "run", 1))
 
 
 def test_existing_cluster_follows_the_servers_release(_private_cache, tmp_path, monkeypatch):

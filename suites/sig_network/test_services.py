@@ -66,14 +66,10 @@ def test_kube_proxy_healthz_fails_while_the_node_is_drained_and_livez_does_not(k
     assert before["healthz"].startswith("200") and before["livez"].startswith("200"), before
     assert "lastUpdated" in before["livez"]
 
-    node = kube.cluster.core.list_node().items[0]
-    original = [t.to_dict() for t in node.spec.taints or []]
+    node = kube.cluster.core.list_node().items[0].metadata.name
     taint = {"key": "ToBeDeletedByClusterAutoscaler", "value": "1", "effect": "PreferNoSchedule"}
-    kube.cluster.core.patch_node(node.metadata.name, {"spec": {"taints": [*original, taint]}})
-    try:
-        draining = _proxy_health(kube, "health-draining", 503)
-    finally:
-        kube.cluster.core.patch_node(node.metadata.name, {"spec": {"taints": original}})
+    kube.add_node_taint(node, taint)  # removed after the test, whatever its outcome
+    draining = _proxy_health(kube, "health-draining", 503)
     assert draining["healthz"].startswith("503"), draining
     assert draining["livez"].startswith("200"), draining
 

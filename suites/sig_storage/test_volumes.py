@@ -63,26 +63,15 @@ def test_pv_records_each_phase_transition(kube: Kube) -> None:
 
 @pytest.fixture
 def no_default_storage_class(kube: Kube) -> Iterator[list[str]]:
-    """Take the default annotation off every StorageClass for the test, and put it back."""
-    api = kube.cluster.resource("StorageClass", "storage.k8s.io/v1")
+    """Take the default annotation off every StorageClass for the test (kube puts it back)."""
     defaults = [
-        sc.metadata.name
-        for sc in api.get().items
-        if (sc.metadata.annotations or {}).get(DEFAULT) == "true"
+        sc["metadata"]["name"]
+        for sc in kube.list("StorageClass", api_version="storage.k8s.io/v1")
+        if (sc["metadata"].get("annotations") or {}).get(DEFAULT) == "true"
     ]
     for name in defaults:
-        api.patch(
-            name=name,
-            body={"metadata": {"annotations": {DEFAULT: "false"}}},
-            content_type="application/merge-patch+json",
-        )
+        kube.set_annotation("StorageClass", name, DEFAULT, "false", "storage.k8s.io/v1")
     yield defaults
-    for name in defaults:
-        api.patch(
-            name=name,
-            body={"metadata": {"annotations": {DEFAULT: "true"}}},
-            content_type="application/merge-patch+json",
-        )
 
 
 @pytest.mark.feature("RetroactiveDefaultStorageClass")

@@ -1,0 +1,124 @@
+"""Merge the feature reports of several runs (CI shards: one SIG on one release each) into one
+feature x release matrix, for the nightly job summary.
+
+Each shard's ``kconformance-report.json`` lists every catalog feature, "not run" where the shard
+did not cover it; merged, a cell is failed if any shard failed it, else passed if any passed,
+else skipped, with test counts, seconds, profiles and skip reasons added up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from kconformance.catalog import release_key
+from kconformance.errors import KconformanceError
+
+REPORT_NAME = "kconformance-report.json"
+_RANK = {"not run": 0, "skipped": 1, "passed": 2, "failed": 3}
+
+
+def find_reports(paths: Iterable[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            found.append(path)
+        elif path.is_dir():
+            found += sorted(path.rglob(REPORT_NAME))
+        else:
+            raise KconformanceError(f"merge-reports: {path}: no such file or directory")
+    if not found:
+        raise KconformanceError(
+            f"merge-reports: no {REPORT_NAME} under {', '.join(map(str, paths))}: "
+            "pass the folders the shards' reports were downloaded to"
+        )
+    return found
+
+
+def _merge_cell(into: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    if _RANK.get(cell.get("verdict", "not run"), 0) > _RANK.get(into.get("verdict", "not run"), 0):
+        verdict = cell["verdict"]
+    else:
+        verdict = into.get("verdict", "not run")
+    merged: dict[str, Any] = {"verdict": verdict}
+    if verdict == "not run":
+        return merged
+    for key in ("passed", "failed", "skipped"):
+        merged[key] = int(into.get(key, 0)) + int(cell.get(key, 0))
+    merged["seconds"] = round(float(into.get("seconds", 0)) + float(cell.get("seconds", 0)), 1)
+    for key in ("reasons", "profiles"):
+        merged[key] = sorted(set(into.get(key, [])) | set(cell.get(key, [])))
+    return merged
+
+
+def merge(reports: list[Path]) -> dict[str, Any]:
+    releases: set[str] = set()
+    rows: dict[str, dict[str, Any]] = {}
+    for path in reports:
+        try:
+            data = json.loads(path.read_text())
+            features = data["features"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise KconformanceError(
+                f"merge-reports: {path}: not a kconformance report ({exc})"
+            ) from None
+        releases.update(data.get("releases", []))
+        for row in features:
+            merged = rows.setdefault(
+                row["feature"],
+                {**{k: v for k, v in row.items() if k != "releases"}, "releases": {}},
+            )
+            for release, cell in row.get("releases", {}).items():
+                releases.add(release)
+                merged["releases"][release] = _merge_cell(merged["releases"].get(release, {}), cell)
+    ordered = sorted(releases, key=release_key)
+    for row in rows.values():
+        for release in ordered:
+            row["releases"].setdefault(release, {"verdict": "not run"})
+    return {
+        "releases": ordered,
+        "features": list(rows.values()),
+        "sources": [str(p) for p in reports],
+    }
+
+
+_MARK = {"passed": "passed", "failed": "**FAILED**", "skipped": "skipped", "not run": "-"}
+
+
+def markdown(merged: dict[str, Any]) -> str:
+    """The matrix as a GitHub-flavoured table, then totals and skip reasons."""
+    releases = merged["releases"]
+    lines = [
+        "## kconformance: feature x release",
+        "",
+        "| Feature | KEP | SIG | " + " | ".join(releases) + " |",
+        "|---|---|---|" + "---|" * len(releases),
+    ]
+    totals = {verdict: 0 for verdict in _MARK}
+    notes = []
+    for row in sorted(merged["features"], key=lambda r: (r["sig"], r["feature"])):
+        cells = []
+        for release in releases:
+            cell = row["releases"][release]
+            verdict = cell["verdict"]
+            totals[verdict] += 1
+            text = _MARK[verdict]
+            if verdict != "not run":
+                count = cell["passed"] + cell["failed"] + cell["skipped"]
+                text += f" {cell['passed']}/{count}, {cell['seconds']}s"
+            cells.append(text)
+            for reason in cell.get("reasons", []):
+                notes.append(f"- {row['feature']} on {release}: {reason}")
+        lines.append(
+            f"| {row['feature']} | {row['kep']} | {row['sig']} | " + " | ".join(cells) + " |"
+        )
+    lines += [
+        "",
+        f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped, "
+        f"{totals['not run']} not run (feature x release cells, {len(merged['sources'])} reports)",
+    ]
+    if notes:
+        lines += ["", "### Skip reasons", ""] + sorted(set(notes))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,98 @@
+"""merge-reports: the shards' reports become one feature x release matrix for the job summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kconformance.__main__ import main
+
+
+def shard(folder: Path, release: str, cells: dict[str, dict]) -> None:
+    features = []
+    for name, sig in (("JobBackoffLimitPerIndex", "sig_apps"), ("SidecarContainers", "sig_node")):
+        cell = cells.get(name, {"verdict": "not run"})
+        features.append(
+            {
+                "feature": name,
+                "kep": 1,
+                "sig": sig,
+                "gates": [],
+                "title": name,
+                "releases": {release: cell},
+            }
+        )
+    folder.mkdir(parents=True)
+    (folder / "kconformance-report.json").write_text(
+        json.dumps({"releases": [release], "features": features})
+    )
+
+
+def passed(n: int, seconds: float) -> dict:
+    return {
+        "verdict": "passed",
+        "passed": n,
+        "failed": 0,
+        "skipped": 0,
+        "reasons": [],
+        "profiles": ["gates"],
+        "seconds": seconds,
+    }
+
+
+def test_shards_merge_into_one_matrix(tmp_path, capsys):
+    shard(
+        tmp_path / "kconformance-sig_apps-1.28" / "report",
+        "1.28",
+        {"JobBackoffLimitPerIndex": passed(3, 40.0)},
+    )
+    shard(
+        tmp_path / "kconformance-sig_node-1.28" / "report",
+        "1.28",
+        {"SidecarContainers": passed(5, 80.5)},
+    )
+    shard(
+        tmp_path / "kconformance-sig_node-1.36" / "report",
+        "1.36",
+        {
+            "SidecarContainers": {
+                "verdict": "skipped",
+                "passed": 0,
+                "failed": 0,
+                "skipped": 1,
+                "reasons": ["cgroup v1 host"],
+                "profiles": ["gates"],
+                "seconds": 0.0,
+            }
+        },
+    )
+    out_json = tmp_path / "merged.json"
+    assert main(["merge-reports", str(tmp_path), "--json", str(out_json)]) == 0
+    text = capsys.readouterr().out
+    assert "| Feature | KEP | SIG | 1.28 | 1.36 |" in text
+    assert "| JobBackoffLimitPerIndex | 1 | sig_apps | passed 3/3, 40.0s | - |" in text
+    assert "| SidecarContainers | 1 | sig_node | passed 5/5, 80.5s | skipped 0/1, 0.0s |" in text
+    assert "- SidecarContainers on 1.36: cgroup v1 host" in text
+    assert "2 passed, 0 failed, 1 skipped, 1 not run (feature x release cells, 3 reports)" in text
+    assert json.loads(out_json.read_text())["releases"] == ["1.28", "1.36"]
+
+
+def test_a_failure_in_any_shard_fails_the_cell_and_the_command(tmp_path, capsys):
+    failed = {
+        "verdict": "failed",
+        "passed": 0,
+        "failed": 1,
+        "skipped": 0,
+        "reasons": [],
+        "profiles": ["gates"],
+        "seconds": 2.0,
+    }
+    shard(tmp_path / "a", "1.28", {"SidecarContainers": passed(1, 1.0)})
+    shard(tmp_path / "b", "1.28", {"SidecarContainers": failed})
+    assert main(["merge-reports", str(tmp_path / "a"), str(tmp_path / "b")]) == 1
+    assert "| SidecarContainers | 1 | sig_node | **FAILED** 1/2, 3.0s |" in capsys.readouterr().out
+
+
+def test_no_reports_is_one_line(tmp_path, capsys):
+    assert main(["merge-reports", str(tmp_path)]) == 2
+    assert "no kconformance-report.json under" in capsys.readouterr().err
