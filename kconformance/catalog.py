@@ -27,6 +27,10 @@ SIGS = (
     "sig_network",
     "sig_storage",
     "sig_cli",
+    "sig_instrumentation",
+    "sig_scheduling",
+    "sig_release",
+    "sig_testing",
 )
 
 
@@ -38,6 +42,8 @@ class Stage(enum.Enum):
     BETA_ON = "B+"
     GA = "G"
     GA_LOCKED = "GL"
+    DEPRECATED_ON = "D+"
+    DEPRECATED_OFF = "D-"
     ABSENT = "X"
 
     @property
@@ -46,7 +52,7 @@ class Stage(enum.Enum):
 
     @property
     def default(self) -> bool:
-        return self in (Stage.BETA_ON, Stage.GA, Stage.GA_LOCKED)
+        return self in (Stage.BETA_ON, Stage.GA, Stage.GA_LOCKED, Stage.DEPRECATED_ON)
 
     @property
     def locked(self) -> bool:
@@ -60,6 +66,8 @@ class Stage(enum.Enum):
             Stage.BETA_ON: "beta (default on)",
             Stage.GA: "GA (default on)",
             Stage.GA_LOCKED: "GA (locked on)",
+            Stage.DEPRECATED_ON: "deprecated (default on)",
+            Stage.DEPRECATED_OFF: "deprecated (default off)",
             Stage.ABSENT: "not a gate",
         }[self]
 
@@ -109,7 +117,7 @@ class Unavailability:
 @dataclass(frozen=True)
 class Feature:
     name: str
-    kep: int
+    kep: int | None
     title: str
     sig: str
     gates: tuple[str, ...]
@@ -120,6 +128,16 @@ class Feature:
     controller_manager_args: Mapping[str, str] = field(default_factory=dict)
     unavailable: tuple[Unavailability, ...] = ()
     upstream: tuple[Mapping[str, str], ...] = ()
+    # The upstream pull request, for a seed item that has no KEP (a deprecation or removal).
+    pr: int | None = None
+    # Why no cluster can show this item (a code move, package hosting): the report still lists
+    # it, and a test that names it is skipped with this reason.
+    not_testable: str | None = None
+
+    @property
+    def reference(self) -> str:
+        """KEP 1234 or PR #5678: what tracks the item upstream."""
+        return f"KEP {self.kep}" if self.kep is not None else f"PR #{self.pr}"
 
     def runtime_config_for(self, release: str) -> Mapping[str, str]:
         """The runtime-config entry in force for ``release`` (keys mean "from this release on")."""
@@ -131,6 +149,8 @@ class Feature:
     def unavailable_reason(
         self, release: str, host_facts: frozenset[str] = frozenset()
     ) -> str | None:
+        if self.not_testable:
+            return f"not testable on a cluster: {self.not_testable}"
         for entry in self.unavailable:
             if entry.applies_to(release, host_facts):
                 return entry.reason
@@ -316,9 +336,16 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
     features: dict[str, Feature] = {}
     for name, spec in raw_features.items():
         where = f"{source}: feature {name}"
-        missing_keys = {"kep", "title", "sig", "gates", "profile"} - set(spec)
+        not_testable = spec.get("not_testable")
+        required = {"title", "sig"} if not_testable else {"title", "sig", "gates", "profile"}
+        missing_keys = required - set(spec)
         if missing_keys:
             raise CatalogError(f"{where}: missing {', '.join(sorted(missing_keys))}")
+        if "kep" not in spec and "pr" not in spec:
+            raise CatalogError(f"{where}: missing kep (or pr, for an item without a KEP)")
+        if not_testable is not None and not str(not_testable).strip():
+            raise CatalogError(f"{where}: not_testable needs a reason")
+        spec = {"gates": [], "profile": "baseline", **spec}
         if spec["sig"] not in SIGS:
             raise CatalogError(f"{where}: sig {spec['sig']!r} is not one of {', '.join(SIGS)}")
         if spec["profile"] not in profiles:
@@ -345,7 +372,7 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
         )
         features[name] = Feature(
             name=name,
-            kep=int(spec["kep"]),
+            kep=int(spec["kep"]) if spec.get("kep") is not None else None,
             title=str(spec["title"]),
             sig=str(spec["sig"]),
             gates=tuple(spec["gates"]),
@@ -358,6 +385,8 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             },
             unavailable=unavailable,
             upstream=tuple(spec.get("upstream", ())),
+            pr=int(spec["pr"]) if spec.get("pr") is not None else None,
+            not_testable=str(not_testable) if not_testable is not None else None,
         )
 
     kubelet_fields = {

@@ -82,7 +82,7 @@ def plan_test(
         return plan
     reason = feature.unavailable_reason(release, host)
     if reason:
-        return _skip(plan, f"{feature.name} (KEP {feature.kep}) on {release}: {reason}")
+        return _skip(plan, f"{feature.name} ({feature.reference}) on {release}: {reason}")
     if off:
         reason = feature_can_be_off(catalog, release, feature)
         if reason:
@@ -122,7 +122,7 @@ def _plan_proof(
     plan = TestPlan(release, feature, profile, proof=True)
     reason = feature.unavailable_reason(release, host)
     if reason:
-        return _skip(plan, f"{feature.name} (KEP {feature.kep}) on {release}: {reason}")
+        return _skip(plan, f"{feature.name} ({feature.reference}) on {release}: {reason}")
     reason = proof_impossible_reason(catalog, release, feature)
     if reason:
         return _skip(plan, f"proof: {reason}")

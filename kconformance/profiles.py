@@ -178,7 +178,7 @@ def _assemble(
             continue  # its tests are skipped there; an unused alpha gate is only risk
         for gate_name in feature.gates:
             stage = catalog.gates[gate_name].stage(release)
-            if stage in (Stage.ALPHA, Stage.BETA_OFF):
+            if stage in (Stage.ALPHA, Stage.BETA_OFF, Stage.DEPRECATED_OFF):
                 gates[gate_name] = True
         runtime.update(feature.runtime_config_for(release))
         kubelet = _deep_merge(kubelet, feature.kubelet)
@@ -228,7 +228,14 @@ def feature_can_be_off(catalog: Catalog, release: str, feature: Feature) -> str 
         return f"{feature.name} has no feature gate: it cannot be switched off"
     for gate_name in feature.gates:
         stage = catalog.gates[gate_name].stage(release)
-        if stage in (Stage.ALPHA, Stage.BETA_OFF, Stage.BETA_ON, Stage.GA):
+        if stage in (
+            Stage.ALPHA,
+            Stage.BETA_OFF,
+            Stage.BETA_ON,
+            Stage.GA,
+            Stage.DEPRECATED_ON,
+            Stage.DEPRECATED_OFF,
+        ):
             return None
     stages = ", ".join(f"{g} is {catalog.gates[g].stage(release).label}" for g in feature.gates)
     return f"{feature.name} cannot be off in Kubernetes {release}: {stages}"

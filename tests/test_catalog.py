@@ -122,3 +122,58 @@ def test_parse_rejects_unknown_sig():
     )
     with pytest.raises(CatalogError, match="sig 'sig_x'"):
         parse_catalog(data)
+
+
+def test_not_testable_item_needs_no_gates_or_profile_and_skips_with_its_reason():
+    data = _minimal(
+        features={
+            "Moved": {
+                "kep": 3685,
+                "title": "code move",
+                "sig": "sig_network",
+                "not_testable": "a Go code move",
+            }
+        }
+    )
+    feature = parse_catalog(data).features["Moved"]
+    assert feature.not_testable == "a Go code move"
+    assert (feature.gates, feature.profile) == ((), "baseline")
+    assert feature.unavailable_reason("1.28") == "not testable on a cluster: a Go code move"
+
+
+def test_not_testable_needs_a_reason():
+    data = _minimal(
+        features={"F": {"kep": 1, "title": "t", "sig": "sig_apps", "not_testable": " "}}
+    )
+    with pytest.raises(CatalogError, match="not_testable needs a reason"):
+        parse_catalog(data)
+
+
+def test_item_without_kep_names_its_pull_request():
+    data = _minimal(
+        features={
+            "F": {"pr": 116720, "title": "t", "sig": "sig_cli", "gates": [], "profile": "baseline"}
+        }
+    )
+    feature = parse_catalog(data).features["F"]
+    assert (feature.kep, feature.pr, feature.reference) == (None, 116720, "PR #116720")
+
+
+def test_item_needs_a_kep_or_a_pull_request():
+    data = _minimal(
+        features={"F": {"title": "t", "sig": "sig_cli", "gates": [], "profile": "baseline"}}
+    )
+    with pytest.raises(CatalogError, match="missing kep"):
+        parse_catalog(data)
+
+
+def test_deprecated_stages_carry_their_default():
+    kmsv1 = default_catalog().gates["KMSv1"]
+    assert kmsv1.stage("1.28") is Stage.DEPRECATED_ON and kmsv1.stage("1.28").default
+    assert kmsv1.stage("1.36") is Stage.DEPRECATED_OFF and not kmsv1.stage("1.36").default
+
+
+def test_code_move_and_package_hosting_are_not_testable(catalog):
+    for kep in (3685, 1731):
+        (feature,) = [f for f in catalog.features.values() if f.kep == kep]
+        assert feature.not_testable, feature.name

@@ -1,0 +1,1 @@
+"""sig-instrumentation suites."""

@@ -1,0 +1,78 @@
+"""sig-instrumentation: extended metrics stability (KEP-3498), on the apiserver's endpoints.
+
+Components built on k8s.io/component-base prefix every metric's HELP text with its stability
+level, ``[ALPHA]``, ``[BETA]``, ``[STABLE]`` or ``[INTERNAL]`` (metrics/opts.go,
+annotateStabilityLevel). KEP-3498 added BETA and INTERNAL and the ``/metrics/slis`` endpoint.
+There is no gate: it cannot be switched off, so ``--profile baseline`` passes too.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kconformance.metrics import parse_exposition
+from kconformance.testing import Kube
+
+# Stability levels per release, from each release's source: k8s.io/component-base
+# metrics/prometheus/feature/metrics.go and metrics/prometheus/slis/metrics.go, k8s.io/apiserver
+# pkg/endpoints/metrics/metrics.go. Releases missing here were not checked.
+LEVELS = {
+    "1.28": {
+        "kubernetes_feature_enabled": "BETA",
+        "apiserver_request_total": "STABLE",
+        "kubernetes_healthcheck": "BETA",
+        "kubernetes_healthchecks_total": "BETA",
+    },
+    "1.36": {
+        "kubernetes_feature_enabled": "BETA",
+        "apiserver_request_total": "STABLE",
+        "kubernetes_healthcheck": "STABLE",
+        "kubernetes_healthchecks_total": "STABLE",
+    },
+}
+_LEVEL = re.compile(r"^\[(ALPHA|BETA|STABLE|INTERNAL)\] ")
+
+
+def _levels_for(release: str) -> dict[str, str]:
+    if release not in LEVELS:
+        pytest.skip(f"the metrics' stability levels were not read from the {release} source")
+    return LEVELS[release]
+
+
+@pytest.mark.feature("MetricsStability")
+def test_apiserver_metrics_carry_their_stability_level(kube: Kube) -> None:
+    """ "This enhancement adds two new stability levels: Internal ... Beta": on /metrics the HELP
+    text of kubernetes_feature_enabled starts with "[BETA] " and apiserver_request_total with
+    "[STABLE] "; every level seen is one of ALPHA, BETA, STABLE, INTERNAL, and ALPHA, BETA and
+    STABLE all occur."""
+    expected = _levels_for(kube.release)
+    metrics = parse_exposition(kube.cluster.raw_get("/metrics"))
+    for name in ("kubernetes_feature_enabled", "apiserver_request_total"):
+        help_text = metrics.help(name)
+        assert help_text is not None, f"{name} not exposed"
+        assert help_text.startswith(f"[{expected[name]}] "), help_text
+    seen = {m.group(1) for h in metrics.helps.values() if (m := _LEVEL.match(h))}
+    assert {"ALPHA", "BETA", "STABLE"} <= seen, seen
+    unknown = {h.split("]")[0] + "]" for h in metrics.helps.values() if h.startswith("[")} - {
+        f"[{level}]" for level in ("ALPHA", "BETA", "STABLE", "INTERNAL")
+    }
+    assert not unknown, unknown
+
+
+@pytest.mark.feature("MetricsStability")
+def test_slis_endpoint_serves_healthcheck_results(kube: Kube) -> None:
+    """/metrics/slis serves kubernetes_healthcheck{name,type} (1 = passing) for every health
+    check of the apiserver, e.g. etcd on healthz, livez and readyz, and
+    kubernetes_healthchecks_total{name,status,type}; BETA in 1.28, STABLE from 1.29 (1.36
+    source)."""
+    expected = _levels_for(kube.release)
+    slis = parse_exposition(kube.cluster.raw_get("/metrics/slis"))
+    for name in ("kubernetes_healthcheck", "kubernetes_healthchecks_total"):
+        help_text = slis.help(name)
+        assert help_text is not None, f"{name} not served on /metrics/slis"
+        assert help_text.startswith(f"[{expected[name]}] "), help_text
+    for kind in ("healthz", "livez", "readyz"):
+        assert slis.values("kubernetes_healthcheck", name="etcd", type=kind) == [1.0], kind
+    assert slis.total("kubernetes_healthchecks_total", name="etcd", status="success") >= 1

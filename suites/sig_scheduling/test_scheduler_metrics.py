@@ -1,0 +1,58 @@
+"""sig-scheduling: scheduler_scheduler_goroutines removed for scheduler_goroutines (PR #117727,
+article "Other changes"), read from kube-scheduler's own /metrics.
+
+kube-scheduler serves /metrics on its secure port (10259), bound to 127.0.0.1 by kubeadm, and
+authorizes the request through the apiserver: the test reads it inside the control-plane node
+with a ServiceAccount token allowed to GET /metrics. A metric definition of the release: no
+gate changes it, so ``--profile baseline`` passes too.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kconformance.metrics import parse_exposition, wait_until
+from kconformance.testing import Kube
+from suites.nodes import control_plane, node_exec
+
+
+@pytest.mark.feature("SchedulerGoroutinesMetric")
+def test_scheduler_goroutines_replaces_scheduler_scheduler_goroutines(kube: Kube) -> None:
+    """ "scheduler_scheduler_goroutines ➜ scheduler_goroutines": kube-scheduler exposes
+    scheduler_goroutines{operation} ("Number of running goroutines split by the work they do
+    such as binding.", [ALPHA] in 1.28 and [BETA] in 1.36 - pkg/scheduler/metrics/metrics.go)
+    with a binding series once it has bound a pod, and no scheduler_scheduler_goroutines at
+    all."""
+    level = {"1.28": "ALPHA", "1.36": "BETA"}.get(kube.release)
+    if level is None:
+        pytest.skip(f"the stability of scheduler_goroutines was not read from {kube.release}")
+    kube.apply("sig_scheduling/metrics-reader.yaml")
+    token = kube.cluster.core.create_namespaced_service_account_token(
+        "metrics-reader", kube.namespace, {"spec": {"expirationSeconds": 600}}
+    ).status.token
+    node = control_plane(kube)
+
+    def read():
+        return parse_exposition(
+            node_exec(
+                node,
+                "curl",
+                "-sSk",
+                "-H",
+                f"Authorization: Bearer {token}",
+                "https://127.0.0.1:10259/metrics",
+            )
+        )
+
+    # RBAC for a new binding reaches the scheduler's authorizer within seconds.
+    metrics = wait_until(
+        read,
+        lambda m: m.help("scheduler_goroutines") is not None,
+        timeout=60,
+        description="kube-scheduler /metrics to expose scheduler_goroutines",
+    )
+    assert metrics.help("scheduler_goroutines") == (
+        f"[{level}] Number of running goroutines split by the work they do such as binding."
+    )
+    assert metrics.values("scheduler_goroutines", operation="binding"), "no binding series"
+    assert "scheduler_scheduler_goroutines" not in metrics.names()
