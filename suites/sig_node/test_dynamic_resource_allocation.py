@@ -42,6 +42,13 @@ DRIVER_IN_NODE = "/usr/local/bin/kc-dra-test-driver"
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"  # kubeadm's, in the control-plane node
 
 
+def _driver_name(kube: Kube, kind: str) -> str:
+    """A driver name of this test only: DNS subdomain, at most 63 characters (the API's limit
+    for ResourceSlice and allocation driver names), so the namespace's random suffix, not the
+    whole namespace."""
+    return f"{kind}-{kube.namespace.rsplit('-', 1)[1]}.dra.kconformance.io"
+
+
 def _api(kube: Kube) -> str:
     api = API.get(kube.cluster.release)
     if api is None:
@@ -88,7 +95,7 @@ def test_claim_is_created_from_the_template_and_the_pod_waits_for_allocation(kub
     all claims")."""
     api = _api(kube)
     node = a_node(kube)
-    kube.apply(MANIFEST[api], driver=f"absent.{kube.namespace}.kconformance.io")
+    kube.apply(MANIFEST[api], driver=_driver_name(kube, "absent"))
     pod, claim = _claim_of(kube, api)
     assert re.fullmatch(r"dra-user-resource-[a-z0-9]+", claim["metadata"]["name"]), claim[
         "metadata"
@@ -145,7 +152,7 @@ def dra_driver(kube: Kube) -> Iterator[Driver]:
     program = built_program(kube.cluster.release, "dra_test_driver", "dra")
     node = kind_node(a_node(kube))
     copy_into_node(node, Path(program["path"]), DRIVER_IN_NODE)
-    name = f"{kube.namespace}.kconformance.io"
+    name = _driver_name(kube, "test")
     shared = [DRIVER_IN_NODE, "--kubeconfig", ADMIN_KUBECONFIG, "--drivername", name]
     processes = []
     if api == "resource.k8s.io/v1alpha2":

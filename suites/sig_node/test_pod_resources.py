@@ -59,11 +59,14 @@ def _containers(entry: dict[str, Any]) -> list[str]:
     return sorted(c["name"] for c in entry.get("containers") or [])
 
 
-def _counter(kube: Kube, node: str, name: str) -> float:
-    """Sum of the kubelet's counter ``name`` (every label set), from /metrics via the API server."""
+def _counters(kube: Kube, node: str) -> dict[str, float]:
+    """The kubelet's PodResources counters (summed over label sets), from /metrics through the
+    API server's node proxy. A counter the kubelet did not register is absent."""
     text = kube.cluster.raw_get(f"/api/v1/nodes/{node}/proxy/metrics")
-    pattern = re.compile(rf"^{re.escape(name)}(?:{{[^}}]*}})? (\S+)$")
-    return sum(float(m.group(1)) for line in text.splitlines() if (m := pattern.match(line)))
+    found: dict[str, float] = {}
+    for m in re.finditer(r"^(kubelet_pod_resources_\w+)(?:\{[^}]*\})? (\S+)$", text, re.M):
+        found[m.group(1)] = found.get(m.group(1), 0.0) + float(m.group(2))
+    return found
 
 
 @pytest.mark.feature("KubeletPodResources")
@@ -74,13 +77,13 @@ def test_list_returns_the_nodes_pods_and_containers(
     namespace and both container names, next to the node's other pods (kube-system ones), and
     the kubelet counts the call in kubelet_pod_resources_endpoint_requests_list."""
     node = pod_resources.node
-    before = _counter(kube, node, "kubelet_pod_resources_endpoint_requests_list")
+    before = _counters(kube, node).get("kubelet_pod_resources_endpoint_requests_list", 0.0)
     answer = pod_resources("list")
     assert "error" not in answer, answer
     pods = {(p["namespace"], p["name"]): p for p in answer["pod_resources"]}
     assert _containers(pods[(kube.namespace, "podresources")]) == ["first", "second"]
     assert any(ns == "kube-system" for ns, _ in pods), sorted(pods)
-    after = _counter(kube, node, "kubelet_pod_resources_endpoint_requests_list")
+    after = _counters(kube, node)["kubelet_pod_resources_endpoint_requests_list"]
     assert after >= before + 1, (before, after)
 
 
@@ -102,25 +105,34 @@ def test_get_allocatable_resources_answers_with_no_exclusive_cpus(
 @pytest.mark.feature("KubeletPodResourcesGet")
 def test_get_returns_one_pods_resources(kube: Kube, pod_resources: PodResources) -> None:
     """Get (KEP-3743, gate KubeletPodResourcesGet: alpha in 1.28, GA from 1.36): the resources
-    of one pod by namespace and name - the test's pod with its two containers."""
+    of one pod by namespace and name - the test's pod with its two containers; the kubelet
+    counts it in kubelet_pod_resources_endpoint_requests_get."""
+    node = pod_resources.node
+    before = _counters(kube, node).get("kubelet_pod_resources_endpoint_requests_get", 0.0)
     answer = pod_resources("get", kube.namespace, "podresources")
     assert "error" not in answer, answer
     pod = answer["pod_resources"]
     assert (pod["namespace"], pod["name"]) == (kube.namespace, "podresources")
     assert _containers(pod) == ["first", "second"]
+    after = _counters(kube, node)["kubelet_pod_resources_endpoint_requests_get"]
+    assert after >= before + 1, (before, after)
 
 
 @pytest.mark.feature("KubeletPodResourcesGet", off=True)
 def test_get_is_refused_without_its_gate(kube: Kube, pod_resources: PodResources) -> None:
     """With KubeletPodResourcesGet off (1.28's default) the kubelet refuses Get with
-    "PodResources API Get method disabled" (gRPC code Unknown: a plain Go error) and counts it
-    in kubelet_pod_resources_endpoint_errors_get; List still answers."""
+    "PodResources API Get method disabled" (gRPC code Unknown: a plain Go error). The call is
+    counted in kubelet_pod_resources_endpoint_requests_total, but the Get counters
+    (..._requests_get, ..._errors_get) are not even registered without the gate - so the refusal
+    shows in no error counter (K28 pkg/kubelet/metrics/metrics.go). List still answers."""
     node = pod_resources.node
-    before = _counter(kube, node, "kubelet_pod_resources_endpoint_errors_get")
+    before = _counters(kube, node).get("kubelet_pod_resources_endpoint_requests_total", 0.0)
     answer = pod_resources("get", kube.namespace, "podresources")
     assert answer.get("error") == {
         "code": "Unknown",
         "message": "PodResources API Get method disabled",
     }
-    assert _counter(kube, node, "kubelet_pod_resources_endpoint_errors_get") >= before + 1
+    counters = _counters(kube, node)
+    assert counters["kubelet_pod_resources_endpoint_requests_total"] >= before + 1, counters
+    assert "kubelet_pod_resources_endpoint_errors_get" not in counters, counters
     assert "error" not in pod_resources("list")
