@@ -38,15 +38,21 @@ MANIFEST = {
     "resource.k8s.io/v1alpha2": "sig_node/dra-v1alpha2.yaml",
     "resource.k8s.io/v1": "sig_node/dra-v1.yaml",
 }
+# generateName of a claim made from a template for pod dra-user's claim "resource"
+GENERATE_NAME = {
+    "resource.k8s.io/v1alpha2": "dra-user-resource",
+    "resource.k8s.io/v1": "dra-user-resource-",
+}
 DRIVER_IN_NODE = "/usr/local/bin/kc-dra-test-driver"
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"  # kubeadm's, in the control-plane node
 
 
 def _driver_name(kube: Kube, kind: str) -> str:
-    """A driver name of this test only: DNS subdomain, at most 63 characters (the API's limit
-    for ResourceSlice and allocation driver names), so the namespace's random suffix, not the
-    whole namespace."""
-    return f"{kind}-{kube.namespace.rsplit('-', 1)[1]}.dra.kconformance.io"
+    """A driver name of this test only, short: the 1.28 kubelet puts `<driver>_<claim uid>` into
+    a CDI annotation key, whose name part may have 63 characters, so a driver name of more than
+    26 characters fails every pod ("can't generate CDI annotations: ... too long", seen here).
+    Upstream's default, test-driver.cdi.k8s.io, has 22."""
+    return f"{kind}-{kube.namespace.rsplit('-', 1)[1]}.kc.io"
 
 
 def _api(kube: Kube) -> str:
@@ -86,8 +92,8 @@ def _claim_of(kube: Kube, api: str) -> tuple[dict[str, Any], dict[str, Any]]:
 @pytest.mark.feature("DynamicResourceAllocation")
 def test_claim_is_created_from_the_template_and_the_pod_waits_for_allocation(kube: Kube) -> None:
     """Without any driver for its class, the control plane still does its part: the
-    resourceclaim controller creates a claim from the template, owned by the pod (named
-    `<pod>-<claim>-<suffix>`, the template's labels), and records it in
+    resourceclaim controller creates a claim from the template, owned by the pod (generateName
+    `<pod>-<claim>`, with a dash after it from 1.29; the template's labels), and records it in
     pod.status.resourceClaimStatuses; the claim stays unallocated and the pod unscheduled.
     1.28: the scheduler publishes a PodSchedulingContext named after the pod with the node it
     selected and the potential nodes, for a driver to answer. 1.36: the scheduler finds no
@@ -97,9 +103,10 @@ def test_claim_is_created_from_the_template_and_the_pod_waits_for_allocation(kub
     node = a_node(kube)
     kube.apply(MANIFEST[api], driver=_driver_name(kube, "absent"))
     pod, claim = _claim_of(kube, api)
-    assert re.fullmatch(r"dra-user-resource-[a-z0-9]+", claim["metadata"]["name"]), claim[
-        "metadata"
-    ]
+    # <pod>-<claim> as generateName: without a separating dash in 1.28
+    prefix = GENERATE_NAME[api]
+    assert claim["metadata"]["generateName"] == prefix, claim["metadata"]
+    assert re.fullmatch(re.escape(prefix) + r"[a-z0-9]{5}", claim["metadata"]["name"])
     owner = claim["metadata"]["ownerReferences"]
     assert [(o["kind"], o["name"], o["uid"], o.get("controller")) for o in owner] == [
         ("Pod", "dra-user", pod["metadata"]["uid"], True)
