@@ -88,7 +88,7 @@ def device_pod(kube: Kube) -> DevicePod:
 
 def _cdi_names(config: dict[str, Any]) -> set[str]:
     """CDI device names in a CRI container config: the CRI field (cdi_devices, from
-    k8s.io/cri-api 1.28) and the `cdi.k8s.io/` annotations the 1.28-1.30 kubelet also sets for
+    k8s.io/cri-api 1.28) and the `cdi.k8s.io/` annotations the 1.28 kubelet also sets for
     runtimes that predate the field."""
     names = {d["name"] for d in config.get("CDI_devices") or config.get("cdi_devices") or []}
     for key, value in (config.get("annotations") or {}).items():
@@ -102,9 +102,10 @@ def test_kubelet_hands_the_plugins_cdi_device_to_the_runtime(device_pod: DeviceP
     """The plugin registers (the node advertises 2 example.com/resource), the pod gets one device
     with the classic device spec (the /tmp/Dev-N mount), and the kubelet passes the CDI name
     the plugin returned for that device, `example.com/resource=CDI-Dev-N`, to the runtime: it is
-    in the container's CRI config (containerd's `crictl inspect`). On 1.28 that is the
-    `cdi.k8s.io/devicemanager_<pod uid>-<container>` annotation (containerd 1.6's CRI API has no
-    CDI field); on 1.36 the CRI field. Without the gate (1.28 baseline) the kubelet drops it."""
+    in the container's CRI config (containerd's `crictl inspect`). The 1.28 kubelet sends it in
+    the CRI field and also as the annotation `cdi.k8s.io/devicemanager_<pod uid>-<container>`,
+    for runtimes that predate the field; the 1.36 kubelet only in the field. Without the gate
+    (1.28 baseline) the kubelet passes neither: the container still gets the /tmp/Dev-N mount."""
     expected = f"{RESOURCE}=CDI-{device_pod.device}"
     assert _cdi_names(device_pod.cri_config) == {expected}, json.dumps(
         device_pod.cri_config, indent=1
