@@ -43,6 +43,11 @@ GENERATE_NAME = {
     "resource.k8s.io/v1alpha2": "dra-user-resource",
     "resource.k8s.io/v1": "dra-user-resource-",
 }
+# what the scheduler's DRA plugin says while no driver allocates the claim
+UNSCHEDULABLE = {
+    "resource.k8s.io/v1alpha2": "waiting for resource driver to allocate resource",
+    "resource.k8s.io/v1": "cannot allocate all claims",
+}
 DRIVER_IN_NODE = "/usr/local/bin/kc-dra-test-driver"
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"  # kubeadm's, in the control-plane node
 
@@ -93,12 +98,12 @@ def _claim_of(kube: Kube, api: str) -> tuple[dict[str, Any], dict[str, Any]]:
 def test_claim_is_created_from_the_template_and_the_pod_waits_for_allocation(kube: Kube) -> None:
     """Without any driver for its class, the control plane still does its part: the
     resourceclaim controller creates a claim from the template, owned by the pod (generateName
-    `<pod>-<claim>`, with a dash after it from 1.29; the template's labels), and records it in
+    `<pod>-<claim>`, 1.36 adds a dash; the template's labels), and records it in
     pod.status.resourceClaimStatuses; the claim stays unallocated and the pod unscheduled.
-    1.28: the scheduler publishes a PodSchedulingContext named after the pod with the node it
-    selected and the potential nodes, for a driver to answer. 1.36: the scheduler finds no
-    device for the claim and says so in PodScheduled (reason Unschedulable, "cannot allocate
-    all claims")."""
+    PodScheduled is False with reason Unschedulable: 1.28 "waiting for resource driver to
+    allocate resource", and the scheduler publishes a PodSchedulingContext named after the pod
+    with the node it selected and the potential nodes, for a driver to answer; 1.36 (the
+    scheduler allocates itself, from ResourceSlices) "cannot allocate all claims"."""
     api = _api(kube)
     node = a_node(kube)
     kube.apply(MANIFEST[api], driver=_driver_name(kube, "absent"))
@@ -113,6 +118,12 @@ def test_claim_is_created_from_the_template_and_the_pod_waits_for_allocation(kub
     ]
     assert claim["metadata"]["labels"] == {"app": "dra-user"}
 
+    pod = kube.wait_for(
+        "Pod", lambda p: has_condition(p, "PodScheduled", "False"), name="dra-user", timeout=90
+    )
+    scheduled = condition(pod, "PodScheduled")
+    assert scheduled and scheduled["reason"] == "Unschedulable", scheduled
+    assert UNSCHEDULABLE[api] in scheduled["message"], scheduled
     if api == "resource.k8s.io/v1alpha2":
         scheduling = kube.wait_for(
             "PodSchedulingContext",
@@ -124,16 +135,6 @@ def test_claim_is_created_from_the_template_and_the_pod_waits_for_allocation(kub
         assert scheduling["spec"]["selectedNode"] == node
         assert node in scheduling["spec"].get("potentialNodes", [])
         assert scheduling["metadata"]["ownerReferences"][0]["uid"] == pod["metadata"]["uid"]
-    else:
-        pod = kube.wait_for(
-            "Pod",
-            lambda p: has_condition(p, "PodScheduled", "False"),
-            name="dra-user",
-            timeout=90,
-        )
-        scheduled = condition(pod, "PodScheduled")
-        assert scheduled and scheduled["reason"] == "Unschedulable", scheduled
-        assert "cannot allocate all claims" in scheduled["message"], scheduled
     claim = kube.get("ResourceClaim", claim["metadata"]["name"], api_version=api)
     assert claim and not (claim.get("status") or {}).get("allocation"), claim.get("status")
     pod = kube.get("Pod", "dra-user")
