@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kconformance.catalog import default_catalog
 from kconformance.errors import KconformanceError
-from kconformance.kindconfig import config_filename, render
+from kconformance.kindconfig import config_filename, files_dirname, render, rendered_node_files
 from kconformance.profiles import parse_gate_list, resolve_profile, validate_profile
 
 
@@ -26,6 +26,20 @@ def rendered_configs() -> dict[str, str]:
             profile = resolve_profile(catalog, name, release)
             validate_profile(catalog, profile)
             out[config_filename(profile)] = render(profile)
+    return out
+
+
+def rendered_files() -> dict[str, str]:
+    """The node files the rendered configs mount, as '<release>-<profile>.files/<name>'."""
+    catalog = default_catalog()
+    out = {}
+    for release in catalog.release_names:
+        if not catalog.releases[release].node_image:
+            continue
+        for name in sorted(catalog.profiles):
+            profile = resolve_profile(catalog, name, release)
+            for file_name, text in rendered_node_files(profile).items():
+                out[f"{files_dirname(profile)}/{file_name}"] = text
     return out
 
 
@@ -205,7 +219,7 @@ def _merge_reports(paths: list[Path], json_out: Path | None) -> int:
 
 
 def _render(folder: Path, check: bool) -> int:
-    configs = rendered_configs()
+    configs = {**rendered_configs(), **rendered_files()}
     drift = []
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in configs.items():
@@ -213,8 +227,12 @@ def _render(folder: Path, check: bool) -> int:
         if not path.exists() or path.read_text() != text:
             drift.append(name)
             if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text)
-    stale = sorted(p.name for p in folder.glob("*.yaml") if p.name not in configs)
+    on_disk = [*folder.glob("*.yaml"), *folder.glob("*.files/*")]
+    stale = sorted(
+        str(p.relative_to(folder)) for p in on_disk if str(p.relative_to(folder)) not in configs
+    )
     for name in stale:
         drift.append(f"{name} (no longer in the catalog)")
         if not check:

@@ -78,6 +78,15 @@ def release_key(release: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
+def from_release(keyed: Mapping[str, Any], release: str) -> Any:
+    """The value of a release-keyed map in force for ``release``: each key means "from this
+    release on", so {"1.28": a, "1.30": b} gives a for 1.29 and b for 1.36; None before all."""
+    applicable = [r for r in keyed if release_key(r) <= release_key(release)]
+    if not applicable:
+        return None
+    return keyed[max(applicable, key=release_key)]
+
+
 @dataclass(frozen=True)
 class Gate:
     name: str
@@ -124,8 +133,13 @@ class Feature:
     profile: str
     runtime_config: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     kubelet: Mapping[str, Any] = field(default_factory=dict)
+    # KubeletConfiguration fields merged over `kubelet` from a release on (keys: first release).
+    kubelet_from: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     apiserver_args: Mapping[str, str] = field(default_factory=dict)
     controller_manager_args: Mapping[str, str] = field(default_factory=dict)
+    kubelet_args: Mapping[str, str] = field(default_factory=dict)
+    kubelet_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    node_files: Mapping[str, str] = field(default_factory=dict)
     unavailable: tuple[Unavailability, ...] = ()
     upstream: tuple[Mapping[str, str], ...] = ()
     # The upstream pull request, for a seed item that has no KEP (a deprecation or removal).
@@ -141,10 +155,16 @@ class Feature:
 
     def runtime_config_for(self, release: str) -> Mapping[str, str]:
         """The runtime-config entry in force for ``release`` (keys mean "from this release on")."""
-        applicable = [r for r in self.runtime_config if release_key(r) <= release_key(release)]
-        if not applicable:
-            return {}
-        return self.runtime_config[max(applicable, key=release_key)]
+        return from_release(self.runtime_config, release) or {}
+
+    def kubelet_for(self, release: str) -> Mapping[str, Any]:
+        """The KubeletConfiguration fields the feature needs in ``release``."""
+        extra = from_release(self.kubelet_from, release)
+        return {**self.kubelet, **extra} if extra else self.kubelet
+
+    def kubelet_env_for(self, release: str) -> Mapping[str, str]:
+        """Environment variables of the kubelet process in ``release`` (keys: from then on)."""
+        return from_release(self.kubelet_env, release) or {}
 
     def unavailable_reason(
         self, release: str, host_facts: frozenset[str] = frozenset()
@@ -178,16 +198,29 @@ class ProfileSpec:
 class KubeletField:
     path: str
     since: str | None = None
-    requires_gate: str | None = None
+    # The gate the field needs, per release (keys: from this release on; None: no gate needed).
+    requires_gate: Mapping[str, str | None] = field(default_factory=dict)
     values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     minimum: int | None = None
     above_one_requires: Mapping[str, Any] = field(default_factory=dict)
 
     def allowed_values(self, release: str) -> tuple[str, ...] | None:
-        applicable = [r for r in self.values if release_key(r) <= release_key(release)]
-        if not applicable:
-            return None
-        return self.values[max(applicable, key=release_key)]
+        return from_release(self.values, release)
+
+    def gate_for(self, release: str) -> str | None:
+        return from_release(self.requires_gate, release)
+
+
+@dataclass(frozen=True)
+class KubeletFlag:
+    """A kubelet command-line flag with a start-up precondition the kubelet checks."""
+
+    name: str
+    # Environment variable the kubelet exits without, per release (keys: from then on).
+    requires_env: Mapping[str, str | None] = field(default_factory=dict)
+
+    def env_for(self, release: str) -> str | None:
+        return from_release(self.requires_env, release)
 
 
 @dataclass(frozen=True)
@@ -198,6 +231,7 @@ class Catalog:
     profiles: Mapping[str, ProfileSpec]
     kubelet_fields: Mapping[str, KubeletField]
     images: Mapping[str, str]
+    kubelet_flags: Mapping[str, KubeletFlag] = field(default_factory=dict)
     source: str = "<catalog>"
 
     @property
@@ -238,7 +272,11 @@ def host_facts() -> frozenset[str]:
     """Facts about this machine that decide what its kind clusters can show (their nodes share
     its kernel and cgroup hierarchy)."""
     v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
-    return frozenset({"cgroup_v2" if v2 else "cgroup_v1"})
+    facts = {"cgroup_v2" if v2 else "cgroup_v1"}
+    numa = list(Path("/sys/devices/system/node").glob("node[0-9]*"))
+    if len(numa) <= 1:
+        facts.add("numa_single")  # /sys/devices/system/node lists one node* directory (or none)
+    return frozenset(facts)
 
 
 def gate_on(catalog: Catalog, gate_name: str, release: str, explicit: Mapping[str, bool]) -> bool:
@@ -357,9 +395,23 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             str(r): {str(k): str(v) for k, v in (cfg or {}).items()}
             for r, cfg in (spec.get("runtime_config") or {}).items()
         }
-        for r in runtime_config:
-            if r not in releases:
-                raise CatalogError(f"{where}: runtime_config for unknown release {r}")
+        kubelet_env = {
+            str(r): {str(k): str(v) for k, v in (env or {}).items()}
+            for r, env in (spec.get("kubelet_env") or {}).items()
+        }
+        keyed_maps = (
+            ("runtime_config", runtime_config),
+            ("kubelet_env", kubelet_env),
+            ("kubelet_from", spec.get("kubelet_from") or {}),
+        )
+        for key_name, keyed in keyed_maps:
+            for r in keyed:
+                if r not in releases:
+                    raise CatalogError(f"{where}: {key_name} for unknown release {r}")
+        node_files = {str(k): str(v) for k, v in (spec.get("node_files") or {}).items()}
+        for path in node_files:
+            if not path.startswith("/"):
+                raise CatalogError(f"{where}: node_files path {path!r} is not absolute")
         unavailable = tuple(
             Unavailability(
                 releases=None
@@ -379,10 +431,16 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             profile=str(spec["profile"]),
             runtime_config=runtime_config,
             kubelet=spec.get("kubelet", {}),
+            kubelet_from={
+                str(r): dict(v or {}) for r, v in (spec.get("kubelet_from") or {}).items()
+            },
             apiserver_args={k: str(v) for k, v in spec.get("apiserver_args", {}).items()},
             controller_manager_args={
                 k: str(v) for k, v in spec.get("controller_manager_args", {}).items()
             },
+            kubelet_args={k: str(v) for k, v in (spec.get("kubelet_args") or {}).items()},
+            kubelet_env=kubelet_env,
+            node_files=node_files,
             unavailable=unavailable,
             upstream=tuple(spec.get("upstream", ())),
             pr=int(spec["pr"]) if spec.get("pr") is not None else None,
@@ -393,7 +451,7 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
         path: KubeletField(
             path=path,
             since=spec.get("since"),
-            requires_gate=spec.get("requires_gate"),
+            requires_gate=_release_keyed(spec.get("requires_gate"), order),
             values={str(r): tuple(v) for r, v in (spec.get("values") or {}).items()},
             minimum=spec.get("minimum"),
             above_one_requires=spec.get("above_one_requires", {}),
@@ -401,8 +459,16 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
         for path, spec in (data.get("kubelet_fields") or {}).items()
     }
     for kf in kubelet_fields.values():
-        if kf.requires_gate and kf.requires_gate not in gates:
-            raise CatalogError(f"{source}: kubelet field {kf.path} names unknown gate")
+        for gate_name in kf.requires_gate.values():
+            if gate_name and gate_name not in gates:
+                raise CatalogError(f"{source}: kubelet field {kf.path} names unknown gate")
+    kubelet_flags = {
+        str(name): KubeletFlag(
+            name=str(name),
+            requires_env=_release_keyed((spec or {}).get("requires_env"), order),
+        )
+        for name, spec in (data.get("kubelet_flags") or {}).items()
+    }
 
     return Catalog(
         releases=releases,
@@ -411,8 +477,18 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
         profiles=profiles,
         kubelet_fields=kubelet_fields,
         images=dict(data.get("images") or {}),
+        kubelet_flags=kubelet_flags,
         source=source,
     )
+
+
+def _release_keyed(raw: Any, order: list[str]) -> dict[str, Any]:
+    """A plain value means "in every release"; a mapping is keyed by first release."""
+    if raw is None:
+        return {}
+    if isinstance(raw, Mapping):
+        return {str(r): v for r, v in raw.items()}
+    return {order[0]: raw}
 
 
 def _check_removed_in(gate: Gate, order: list[str]) -> None:

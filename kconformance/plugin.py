@@ -322,7 +322,13 @@ def _skip_unless_live(run: Run, handle: Cluster, plan: TestPlan) -> None:
         return
     if off:
         pytest.skip(off)
-    if feature.kubelet or feature.apiserver_args or feature.controller_manager_args:
+    if (
+        feature.kubelet_for(handle.release)
+        or feature.apiserver_args
+        or feature.controller_manager_args
+        or feature.kubelet_args
+        or feature.node_files
+    ):
         pytest.skip(
             f"{feature.name} needs profile {plan.profile.name!r} component settings that an "
             "existing cluster is not checked for; run it on kind"

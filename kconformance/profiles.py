@@ -29,6 +29,9 @@ class Profile:
     kubelet_json: str = "{}"
     apiserver_args: tuple[tuple[str, str], ...] = ()
     controller_manager_args: tuple[tuple[str, str], ...] = ()
+    kubelet_args: tuple[tuple[str, str], ...] = ()
+    kubelet_env: tuple[tuple[str, str], ...] = ()
+    node_files: tuple[tuple[str, str], ...] = ()  # (path in every node, content)
     nodes: int = 1
 
     @property
@@ -57,6 +60,15 @@ class Profile:
                 "apiserver": self.apiserver_args,
                 "kcm": self.controller_manager_args,
                 "nodes": self.nodes,
+                **(
+                    {
+                        "kubelet_args": self.kubelet_args,
+                        "kubelet_env": self.kubelet_env,
+                        "node_files": self.node_files,
+                    }
+                    if self.kubelet_args or self.kubelet_env or self.node_files
+                    else {}
+                ),
             },
             sort_keys=True,
         )
@@ -173,6 +185,9 @@ def _assemble(
     kubelet: dict[str, Any] = dict(rel.kubelet)
     apiserver: dict[str, str] = {}
     kcm: dict[str, str] = {}
+    kubelet_args: dict[str, str] = {}
+    kubelet_env: dict[str, str] = {}
+    node_files: dict[str, str] = {}
     for feature in features:
         if feature.unavailable_reason(release, host):
             continue  # its tests are skipped there; an unused alpha gate is only risk
@@ -181,9 +196,12 @@ def _assemble(
             if stage in (Stage.ALPHA, Stage.BETA_OFF, Stage.DEPRECATED_OFF):
                 gates[gate_name] = True
         runtime.update(feature.runtime_config_for(release))
-        kubelet = _deep_merge(kubelet, feature.kubelet)
+        kubelet = _deep_merge(kubelet, feature.kubelet_for(release))
         apiserver.update(feature.apiserver_args)
         kcm.update(feature.controller_manager_args)
+        kubelet_args.update(feature.kubelet_args)
+        kubelet_env.update(feature.kubelet_env_for(release))
+        node_files.update(feature.node_files)
     gates.update(extra_gates)
     kubelet = _deep_merge(kubelet, extra_kubelet)
     return Profile(
@@ -195,6 +213,9 @@ def _assemble(
         kubelet_json=json.dumps(kubelet, sort_keys=True),
         apiserver_args=tuple(sorted(apiserver.items())),
         controller_manager_args=tuple(sorted(kcm.items())),
+        kubelet_args=tuple(sorted(kubelet_args.items())),
+        kubelet_env=tuple(sorted(kubelet_env.items())),
+        node_files=tuple(sorted(node_files.items())),
         nodes=nodes,
     )
 
@@ -270,6 +291,23 @@ def validate_profile(catalog: Catalog, profile: Profile) -> None:
     for gate_name, value in profile.feature_gates:
         _validate_gate(catalog, profile, gate_name, value)
     _validate_kubelet(catalog, profile)
+    _validate_kubelet_flags(catalog, profile)
+
+
+def _validate_kubelet_flags(catalog: Catalog, profile: Profile) -> None:
+    """A kubelet flag whose precondition is missing makes the kubelet exit at once, and systemd
+    restarts it forever: refuse the profile instead."""
+    where = f"profile {profile.name!r} on Kubernetes {profile.release}"
+    env = dict(profile.kubelet_env)
+    for flag, _value in profile.kubelet_args:
+        rule = catalog.kubelet_flags.get(flag)
+        needed = rule.env_for(profile.release) if rule else None
+        if needed and needed not in env:
+            raise ProfileError(
+                f"{where}: kubelet flag --{flag} needs the environment variable {needed} in this "
+                f"release - without it the kubelet exits at start-up and crash-loops; add "
+                f"{needed} to the feature's kubelet_env for {profile.release}"
+            )
 
 
 def _validate_gate(catalog: Catalog, profile: Profile, gate_name: str, value: bool) -> None:
@@ -324,10 +362,11 @@ def _validate_kubelet(catalog: Catalog, profile: Profile) -> None:
                 f"{where}: kubelet field {path} exists only from {rule.since}; "
                 "remove it for this release"
             )
-        if rule.requires_gate and not gate_enabled(catalog, profile, rule.requires_gate):
+        needed_gate = rule.gate_for(release)
+        if needed_gate and not gate_enabled(catalog, profile, needed_gate):
             raise ProfileError(
-                f"{where}: kubelet field {path} needs feature gate {rule.requires_gate}, which is "
-                f"off - the kubelet would crash-loop; enable {rule.requires_gate} or drop {path}"
+                f"{where}: kubelet field {path} needs feature gate {needed_gate}, which is "
+                f"off - the kubelet would crash-loop; enable {needed_gate} or drop {path}"
             )
         allowed = rule.allowed_values(release)
         if allowed is not None and value not in allowed:

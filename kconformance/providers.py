@@ -11,7 +11,7 @@ from kconformance import process
 from kconformance.client import Cluster
 from kconformance.errors import CommandError
 from kconformance.kind import KindCLI
-from kconformance.kindconfig import render
+from kconformance.kindconfig import render, write_node_files
 from kconformance.profiles import Profile
 from kconformance.waits import has_condition, wait_for
 
@@ -46,7 +46,9 @@ class KindDriver:
         self._any_kind = self._any_kind or tools.kind
         self.config_dir.mkdir(parents=True, exist_ok=True)
         config = self.config_dir / f"{name}.yaml"
-        config.write_text(render(profile))
+        files = self.config_dir / f"{name}.files"
+        write_node_files(profile, files)
+        config.write_text(render(profile, str(files.resolve())))
         tools.kind.create(name, config, tools.node_image, kubeconfig)
         started = time.monotonic()
         wait_until_usable(kubeconfig, profile.release)

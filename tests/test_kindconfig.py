@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from kconformance.__main__ import rendered_configs
+from kconformance.__main__ import rendered_configs, rendered_files
 from kconformance.catalog import default_catalog
 from kconformance.kindconfig import kind_config
 from kconformance.profiles import resolve_profile
@@ -15,8 +15,11 @@ CONFIGS = Path(__file__).parent.parent / "kind-configs"
 
 
 def test_checked_in_configs_match_the_catalog():
-    rendered = rendered_configs()
-    on_disk = {p.name: p.read_text() for p in CONFIGS.glob("*.yaml")}
+    rendered = {**rendered_configs(), **rendered_files()}
+    on_disk = {
+        str(p.relative_to(CONFIGS)): p.read_text()
+        for p in [*CONFIGS.glob("*.yaml"), *CONFIGS.glob("*.files/*")]
+    }
     drifted = sorted(n for n in rendered if on_disk.get(n) != rendered[n])
     stale = sorted(set(on_disk) - set(rendered))
     assert not drifted and not stale, (
@@ -58,3 +61,36 @@ def test_inotify_advice_names_the_sysctls(tmp_path):
     assert "sysctl -w fs.inotify.max_user_watches=524288 (now 8192)" in advice
     assert "sysctl -w fs.inotify.max_user_instances=512 (now 128)" in advice
     assert inotify_advice(1, proc_root=tmp_path) is None
+
+
+def test_node_files_are_mounted_into_every_node_and_the_flag_goes_to_kubeadm():
+    profile = resolve_profile(default_catalog(), "kubelet-dropin", "1.28")
+    config = kind_config(profile, "/run/files")
+    mounts = {m["containerPath"]: m for m in config["nodes"][0]["extraMounts"]}
+    env = mounts["/etc/systemd/system/kubelet.service.d/20-kconformance-env.conf"]
+    assert (
+        env["hostPath"]
+        == "/run/files/etc-systemd-system-kubelet.service.d-20-kconformance-env.conf"
+    )
+    assert env["readOnly"] is True
+    assert "/etc/kubernetes/kubelet.conf.d/10-kconformance-max-pods.conf" in mounts
+    patches = [yaml.safe_load(p) for p in config["kubeadmConfigPatches"]]
+    for kind in ("InitConfiguration", "JoinConfiguration"):
+        patch = next(p for p in patches if p["kind"] == kind)
+        assert patch["nodeRegistration"]["kubeletExtraArgs"] == {
+            "config-dir": "/etc/kubernetes/kubelet.conf.d"
+        }
+
+
+def test_kubelet_environment_is_a_systemd_dropin_only_where_needed(tmp_path):
+    from kconformance.kindconfig import KUBELET_ENV_DROPIN, node_files, write_node_files
+
+    catalog = default_catalog()
+    old = resolve_profile(catalog, "kubelet-dropin", "1.28")
+    assert node_files(old)[KUBELET_ENV_DROPIN].splitlines()[1:] == [
+        "[Service]",
+        'Environment="KUBELET_CONFIG_DROPIN_DIR_ALPHA=on"',
+    ]
+    assert KUBELET_ENV_DROPIN not in node_files(resolve_profile(catalog, "kubelet-dropin", "1.36"))
+    write_node_files(old, tmp_path)
+    assert len(list(tmp_path.iterdir())) == 4

@@ -137,3 +137,76 @@ def test_parse_gate_list():
     assert parse_gate_list("A=true, B=False") == {"A": True, "B": False}
     with pytest.raises(ProfileError, match="write Name=true"):
         parse_gate_list("A")
+
+
+def test_config_dir_without_its_environment_variable_is_refused_on_128(catalog):
+    """1.28's kubelet exits at start-up ("flag ... specified but environment variable
+    KUBELET_CONFIG_DROPIN_DIR_ALPHA not set, cannot start kubelet"): refused before kind runs."""
+    from dataclasses import replace
+
+    profile = replace(resolve_profile(catalog, "kubelet-dropin", "1.28"), kubelet_env=())
+    with pytest.raises(ProfileError) as err:
+        validate_profile(catalog, profile)
+    assert "--config-dir needs the environment variable KUBELET_CONFIG_DROPIN_DIR_ALPHA" in str(
+        err.value
+    )
+
+
+def test_config_dir_needs_no_environment_variable_from_130(catalog):
+    from dataclasses import replace
+
+    for release in ("1.30", "1.36"):
+        profile = resolve_profile(catalog, "kubelet-dropin", release)
+        assert profile.kubelet_env == ()
+        validate_profile(catalog, replace(profile, kubelet_env=()))
+
+
+def test_dropin_profile_carries_flag_env_and_files(catalog):
+    profile = resolve_profile(catalog, "kubelet-dropin", "1.28")
+    assert dict(profile.kubelet_args) == {"config-dir": "/etc/kubernetes/kubelet.conf.d"}
+    assert dict(profile.kubelet_env) == {"KUBELET_CONFIG_DROPIN_DIR_ALPHA": "on"}
+    assert sorted(dict(profile.node_files)) == [
+        "/etc/kubernetes/kubelet.conf.d/10-kconformance-max-pods.conf",
+        "/etc/kubernetes/kubelet.conf.d/20-kconformance-max-pods.conf",
+        "/etc/kubernetes/kubelet.conf.d/30-kconformance-ignored.yaml",
+    ]
+    assert not resolve_profile(catalog, "baseline", "1.28").node_files
+
+
+def test_topology_option_without_beta_options_gate_is_refused_on_128(catalog):
+    message = refusal(
+        catalog,
+        "1.28",
+        profile="topology-options",
+        gates={"TopologyManagerPolicyBetaOptions": False},
+    )
+    assert (
+        "kubelet field topologyManagerPolicyOptions.prefer-closest-numa-nodes needs feature gate "
+        "TopologyManagerPolicyBetaOptions" in message
+    )
+
+
+def test_topology_options_without_options_gate_are_refused_on_128(catalog):
+    message = refusal(
+        catalog, "1.28", profile="topology-options", gates={"TopologyManagerPolicyOptions": False}
+    )
+    assert "topologyManagerPolicyOptions needs feature gate TopologyManagerPolicyOptions" in message
+
+
+def test_topology_option_is_stable_on_136(catalog):
+    """prefer-closest-numa-nodes is a stable option in 1.36: the beta-options gate is not needed."""
+    profile = resolve_profile(
+        catalog, "topology-options", "1.36", {"TopologyManagerPolicyBetaOptions": False}
+    )
+    validate_profile(catalog, profile)
+
+
+def test_contradicting_cgroup_driver_only_where_the_runtime_overrules_it(catalog):
+    """A kubelet on cgroupfs next to containerd's systemd runc starts no pod: the profile sets
+    it only on 1.36 (containerd 2.x answers RuntimeConfig), never on 1.28 (containerd 1.6)."""
+    old = resolve_profile(catalog, "cgroup-driver-cri", "1.28")
+    assert "cgroupDriver" not in old.kubelet
+    assert old.gates == {"KubeletCgroupDriverFromCRI": True}
+    new = resolve_profile(catalog, "cgroup-driver-cri", "1.36")
+    assert new.kubelet["cgroupDriver"] == "cgroupfs"
+    assert new.gates == {}  # GA and locked in 1.36

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import datetime
 from typing import Any
 
+from kconformance.process import run
 from kconformance.testing import Kube
 
 
@@ -76,3 +78,14 @@ def kubelet_config(kube: Kube, node: str) -> dict[str, Any]:
 
 def a_node(kube: Kube) -> str:
     return kube.cluster.core.list_node().items[0].metadata.name
+
+
+def node_exec(
+    node: str, *argv: str, check: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run a command inside a kind node (its container has the node's name), output merged."""
+    return run(["docker", "exec", node, *argv], check=check, timeout=timeout)
+
+
+def node_capacity_pods(kube: Kube, node: str) -> str:
+    return str(kube.cluster.core.read_node(node).status.capacity["pods"])

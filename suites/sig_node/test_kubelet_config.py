@@ -1,16 +1,40 @@
-"""sig-node: kubelet settings from the 1.28 release, read back from the running kubelet.
+"""sig-node: kubelet settings from the 1.28 release, read back and then made to show behaviour.
 
 Swap (KEP-2400) and parallel image pulls (KEP-3673) are kubelet configuration; a profile puts
-them in place and /configz proves the kubelet runs with them. Profiles that the kubelet would
-refuse are refused before any cluster is created (see tests/test_profiles.py).
+them in place and /configz proves the kubelet runs with them; the behaviour tests then watch what
+the kubelet does with them (two pulls at once; the swap limit a container's cgroup gets).
+Profiles that the kubelet would refuse are refused before any cluster is created (see
+tests/test_profiles.py).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
+from kconformance.process import run
 from kconformance.testing import Kube
-from suites.sig_node.pods import a_node, kubelet_config, phase_in
+from suites.sig_node.pods import a_node, kubelet_config, node_exec, phase_in, running, status_of
+from suites.sig_node.registry import LocalRegistry, image_content
+
+# How long the test registry holds each tag resolution: long enough that two serialized pulls
+# cannot overlap by accident, short enough to keep the test under half a minute.
+PULL_DELAY = 4.0
+
+_GO_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m(?!s))?(?:([\d.]+)(ms|µs|us|ns|s))?")
+
+
+def go_duration(text: str) -> float:
+    """Seconds in a Go time.Duration string such as 4.01s, 812.5ms or 1m2.5s."""
+    match = _GO_DURATION.fullmatch(text)
+    assert match and text, f"not a Go duration: {text!r}"
+    hours, minutes, value, unit = match.groups()
+    scale = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+    seconds = float(value) * scale[unit] if value else 0.0
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + seconds
 
 
 @pytest.mark.feature("ParallelImagePulls")
@@ -19,6 +43,73 @@ def test_kubelet_runs_with_parallel_image_pulls(kube: Kube) -> None:
     config = kubelet_config(kube, a_node(kube))
     assert config["serializeImagePulls"] is False
     assert config["maxParallelImagePulls"] == 2
+
+
+@pytest.fixture
+def slow_registry(kube: Kube) -> Iterator[tuple[LocalRegistry, str]]:
+    """A local registry listening on the node's 127.0.0.1 (see suites/sig_node/registry.py)."""
+    node = a_node(kube)
+    pid = int(run(["docker", "inspect", "-f", "{{.State.Pid}}", node], timeout=30).stdout)
+    registry = LocalRegistry(pid, delay=PULL_DELAY).start()
+    try:
+        yield registry, node
+    finally:
+        registry.stop()
+
+
+def _pull_failed(pod: dict[str, Any] | None) -> str | None:
+    if not pod:
+        return None
+    for status in pod["status"].get("containerStatuses") or []:
+        waiting = (status.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName"):
+            return f"{waiting['reason']}: {waiting.get('message')}"
+    return None
+
+
+def _pulled(kube: Kube, pod: str) -> tuple[float, float]:
+    """(pull, pull including waiting) in seconds, from the kubelet's Pulled event."""
+    for event in kube.list("Event", api_version="v1"):
+        if (event.get("involvedObject") or {}).get("name") == pod and event["reason"] == "Pulled":
+            match = re.search(r" in (\S+) \((\S+) including waiting\)", event["message"])
+            assert match, event["message"]
+            return go_duration(match.group(1)), go_duration(match.group(2))
+    raise AssertionError(f"no Pulled event for {pod}")
+
+
+@pytest.mark.feature("ParallelImagePulls")
+def test_two_images_are_pulled_at_the_same_time(
+    kube: Kube, slow_registry: tuple[LocalRegistry, str]
+) -> None:
+    """KEP-3673: "maxParallelImagePulls ... the maximum number of image pulls in parallel".
+    Two pods whose images only the test's registry has (each tag resolution held 4 s there):
+    the registry sees both resolutions in flight at the same time, and the kubelet's Pulled
+    events say neither pull waited for the other ("in 4.0s (4.0s including waiting)"). With
+    serialized pulls (the default, e.g. --profile baseline) the second resolution starts only
+    after the first has ended and its pull reports about 4 s of waiting."""
+    registry, node = slow_registry
+    content = image_content(kube.image("busybox"))
+    names = ("pull-a", "pull-b")
+    refs = {n: f"{registry.add(f'kconformance/{n}', content)}:{kube.namespace}" for n in names}
+    for name, ref in refs.items():
+        kube.apply("sig_node/pull-from-registry.yaml", name=name, image=ref)
+    try:
+        for name in names:
+            kube.wait_for(
+                "Pod", lambda p: running(p, "main"), name=name, timeout=120, fail=_pull_failed
+            )
+        first, second = (registry.tag_requests(f"kconformance/{n}")[0] for n in names)
+        spans = {n: (r.started, r.ended) for n, r in zip(names, (first, second), strict=True)}
+        assert first.started < second.ended and second.started < first.ended, (
+            f"the two pulls did not overlap at the registry: {spans}"
+        )
+        for name in names:
+            pull, including_waiting = _pulled(kube, name)
+            assert pull >= PULL_DELAY * 0.9, (name, pull)
+            assert including_waiting - pull < PULL_DELAY / 2, (name, pull, including_waiting)
+    finally:
+        for ref in refs.values():
+            node_exec(node, "crictl", "rmi", ref, check=False)
 
 
 @pytest.mark.feature("NodeSwap")
@@ -35,10 +126,11 @@ def test_kubelet_runs_with_limited_swap(kube: Kube) -> None:
 
 @pytest.mark.feature("NodeSwap")
 def test_limited_swap_gives_burstable_pods_swap(kube: Kube) -> None:
-    """LimitedSwap lets Burstable pods use swap: their cgroup's memory.swap.max is above 0.
-    KEP-2400: "this feature is limited to cgroupv2 only" - on cgroup v1 nodes only NoSwap
-    semantics apply, so the pod first reports what its node has, and the test skips, naming
-    what is missing, when the node lacks cgroup v2 or swap."""
+    """LimitedSwap lets Burstable pods use swap: their cgroup's memory.swap.max is a finite,
+    positive number of bytes (the kubelet's share of the node's swap by memory request), never
+    "max" (unlimited, UnlimitedSwap's value) nor 0. KEP-2400: "this feature is limited to
+    cgroupv2 only" - the test skips, naming what is missing, when the node lacks cgroup v2 or
+    swap; the cgroup v1 behaviour is the next test."""
     kube.apply("sig_node/swap-burstable.yaml")
     kube.wait_for("Pod", phase_in("Succeeded", "Failed"), name="swap-burstable", timeout=90)
     report = kube.cluster.core.read_namespaced_pod_log("swap-burstable", kube.namespace)
@@ -49,4 +141,35 @@ def test_limited_swap_gives_burstable_pods_swap(kube: Kube) -> None:
         )
     if "SwapTotal: 0 kB" in " ".join(report.split()):
         pytest.skip("swap for pods needs swap on the node; this node has none (SwapTotal 0 kB)")
-    assert values["swapmax"] not in ("0", "none"), report
+    assert values["swapmax"].isdigit() and int(values["swapmax"]) > 0, report
+
+
+@pytest.mark.feature("NodeSwap")
+def test_limited_swap_on_cgroup_v1_gives_burstable_containers_no_swap(kube: Kube) -> None:
+    """What LimitedSwap really does on this cgroup v1 host (1.28; 1.30+ refuse to start).
+    The article: "LimitedSwap ... Burstable pods can use swap in proportion to their memory
+    request". The 1.28 kubelet (kuberuntime_container_linux.go, ConfigureLimitedSwap) gives
+    swap only on cgroup v2; on v1 it falls back to ConfigureNoSwap, which sets the container's
+    memory+swap limit equal to its memory limit. Read in the node, in the container's own
+    memory cgroup: memory.memsw.limit_in_bytes == memory.limit_in_bytes == 64 MiB, so not one
+    byte of swap beyond the limit, and certainly not unlimited (9223372036854771712)."""
+    node = a_node(kube)
+    assert kubelet_config(kube, node)["memorySwap"]["swapBehavior"] == "LimitedSwap"
+    kube.apply("sig_node/swap-burstable-running.yaml")
+    pod = kube.wait_for(
+        "Pod", lambda p: running(p, "main"), name="swap-burstable-running", timeout=90
+    )
+    assert pod["status"]["qosClass"] == "Burstable"
+    cid = status_of(pod, "main")["containerID"].split("://", 1)[1]
+    fs = node_exec(node, "stat", "-fc", "%T", "/sys/fs/cgroup/memory").stdout.strip()
+    if fs != "cgroupfs":
+        pytest.skip(f"this test reads cgroup v1 files; the node's memory cgroup is {fs}")
+    found = node_exec(
+        node, "find", "/sys/fs/cgroup/memory", "-type", "d", "-name", f"*{cid}*"
+    ).stdout.split()
+    assert len(found) == 1, found
+    limit, memsw = (
+        node_exec(node, "cat", f"{found[0]}/{name}").stdout.strip()
+        for name in ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes")
+    )
+    assert (limit, memsw) == (str(64 * 1024 * 1024), str(64 * 1024 * 1024)), found[0]

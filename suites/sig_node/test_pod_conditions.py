@@ -1,0 +1,132 @@
+"""sig-node: the PodReadyToStartContainers pod condition (KEP-3085).
+
+The 1.28 article: "the kubelet reports a PodReadyToStartContainers condition ... True once the
+pod sandbox has been created and networking configured", alpha behind the kubelet gate
+PodReadyToStartContainersCondition (KEP-3085 renamed it from PodHasNetwork in 1.28). The kubelet
+computes it on every status sync (pkg/kubelet/status/generate.go): True when no new sandbox is
+needed, else False - with no reason and no message, which the tests assert as such.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kconformance.testing import Kube, has_condition
+from suites.sig_node.pods import running, timestamp
+
+READY_TO_START = "PodReadyToStartContainers"
+
+
+def _conditions(pod: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in pod["status"].get("conditions") or []}
+
+
+def _events(kube: Kube, pod: str, reason: str) -> list[dict[str, Any]]:
+    return [
+        e
+        for e in kube.list("Event", api_version="v1")
+        if (e.get("involvedObject") or {}).get("name") == pod and e["reason"] == reason
+    ]
+
+
+def _event_with(pod: str, reason: str, text: str):
+    def seen(events: list[dict[str, Any]]) -> bool:
+        return any(
+            (e.get("involvedObject") or {}).get("name") == pod
+            and e.get("reason") == reason
+            and text in (e.get("message") or "")
+            for e in events or []
+        )
+
+    return seen
+
+
+@pytest.mark.feature("PodReadyToStartContainers")
+def test_condition_turns_true_once_the_sandbox_has_networking(kube: Kube) -> None:
+    """A running pod carries PodReadyToStartContainers=True; the pod already has its IP (the
+    sandbox's network is set up), and the order of transitions is the one upstream checks for a
+    pod without init containers: PodScheduled <= Initialized <= PodReadyToStartContainers <=
+    ContainersReady <= Ready (lastTransitionTime has one-second resolution, hence <=)."""
+    kube.apply("sig_node/ready-to-start.yaml")
+    pod = kube.wait_for(
+        "Pod",
+        lambda p: running(p, "main") and has_condition(p, "Ready"),
+        name="ready-to-start",
+        timeout=90,
+    )
+    conditions = _conditions(pod)
+    ready_to_start = conditions[READY_TO_START]
+    assert ready_to_start["status"] == "True", ready_to_start
+    assert pod["status"]["podIP"], "PodReadyToStartContainers is True but the pod has no IP"
+    order = ["PodScheduled", "Initialized", READY_TO_START, "ContainersReady", "Ready"]
+    times = [timestamp(conditions[c]["lastTransitionTime"]) for c in order]
+    assert times == sorted(times), dict(zip(order, times, strict=True))
+
+
+@pytest.mark.feature("PodReadyToStartContainers")
+def test_condition_is_false_while_volumes_keep_the_sandbox_from_being_created(
+    kube: Kube,
+) -> None:
+    """Upstream's case (test/e2e_node/pod_conditions_test.go at v1.28): a ConfigMap volume that
+    does not exist. The kubelet reports FailedMount and never asks for a sandbox, so the pod
+    stays PodReadyToStartContainers=False (no reason), Initialized=True (no init containers),
+    ContainersReady=False, Ready=False, and it has no IP."""
+    kube.apply("sig_node/ready-to-start-missing-configmap.yaml")
+    name = "ready-to-start-no-configmap"
+    kube.wait_for(
+        "Event",
+        api_version="v1",
+        predicate=_event_with(name, "FailedMount", 'configmap "does-not-exist" not found'),
+        timeout=120,
+        description="a FailedMount event for the missing ConfigMap",
+    )
+    pod = kube.get("Pod", name)
+    assert pod is not None
+    conditions = _conditions(pod)
+    assert conditions[READY_TO_START]["status"] == "False", conditions
+    assert not conditions[READY_TO_START].get("reason"), conditions[READY_TO_START]
+    assert conditions["Initialized"]["status"] == "True"
+    assert conditions["ContainersReady"]["status"] == "False"
+    assert conditions["Ready"]["status"] == "False"
+    assert not pod["status"].get("podIP")
+    assert not _events(kube, name, "Started")
+
+
+@pytest.mark.feature("PodReadyToStartContainers")
+def test_condition_is_false_while_the_runtime_cannot_create_the_sandbox(kube: Kube) -> None:
+    """A RuntimeClass whose handler containerd does not know: RunPodSandbox itself fails
+    (event FailedCreatePodSandBox, containerd: 'no runtime for "kc-no-such-handler" is
+    configured'), so the condition stays False while the kubelet keeps retrying."""
+    runtime_class = f"kc-no-handler-{kube.namespace}"
+    kube.apply("sig_node/ready-to-start-missing-handler.yaml", runtime_class=runtime_class)
+    name = "ready-to-start-no-handler"
+    kube.wait_for(
+        "Event",
+        api_version="v1",
+        predicate=_event_with(name, "FailedCreatePodSandBox", "kc-no-such-handler"),
+        timeout=120,
+        description="a FailedCreatePodSandBox event for the unknown runtime handler",
+    )
+    pod = kube.get("Pod", name)
+    assert pod is not None
+    conditions = _conditions(pod)
+    assert conditions[READY_TO_START]["status"] == "False", conditions
+    assert not conditions[READY_TO_START].get("reason"), conditions[READY_TO_START]
+    assert conditions["Ready"]["status"] == "False"
+    assert not pod["status"].get("podIP")
+
+
+@pytest.mark.feature("PodReadyToStartContainers", off=True)
+def test_condition_is_absent_with_its_gate_off(kube: Kube) -> None:
+    """With PodReadyToStartContainersCondition off (1.28's default) a running pod has the four
+    classic conditions and no PodReadyToStartContainers."""
+    kube.apply("sig_node/ready-to-start.yaml")
+    pod = kube.wait_for(
+        "Pod",
+        lambda p: running(p, "main") and has_condition(p, "Ready"),
+        name="ready-to-start",
+        timeout=90,
+    )
+    assert sorted(_conditions(pod)) == ["ContainersReady", "Initialized", "PodScheduled", "Ready"]
