@@ -120,6 +120,14 @@ class Feature:
     controller_manager_args: Mapping[str, str] = field(default_factory=dict)
     unavailable: tuple[Unavailability, ...] = ()
     upstream: tuple[Mapping[str, str], ...] = ()
+    components: tuple[str, ...] = ()
+    # gates the feature needs on only in some releases (keys mean "from this release on")
+    also_gates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    off_profile: str = "baseline"  # where off=True tests run
+
+    def also_gates_for(self, release: str) -> tuple[str, ...]:
+        applicable = [r for r in self.also_gates if release_key(r) <= release_key(release)]
+        return self.also_gates[max(applicable, key=release_key)] if applicable else ()
 
     def runtime_config_for(self, release: str) -> Mapping[str, str]:
         """The runtime-config entry in force for ``release`` (keys mean "from this release on")."""
@@ -148,10 +156,24 @@ class Release:
 
 
 @dataclass(frozen=True)
+class Component:
+    """A process a profile runs next to the control plane, built by its own hack/ script."""
+
+    name: str
+    description: str
+    build: str  # the hack/ script that builds it, e.g. hack/build-kms-plugin.sh
+    files: str  # directory of templates under kconformance/data/
+    static_pod: str | None = None  # one of those files, run by the control-plane kubelet
+    apiserver_args: Mapping[str, str] = field(default_factory=dict)
+    apiserver_mounts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ProfileSpec:
     name: str
     description: str
     nodes: int = 1
+    gates: Mapping[str, bool] = field(default_factory=dict)  # set whatever the features say
 
 
 @dataclass(frozen=True)
@@ -178,6 +200,7 @@ class Catalog:
     profiles: Mapping[str, ProfileSpec]
     kubelet_fields: Mapping[str, KubeletField]
     images: Mapping[str, str]
+    components: Mapping[str, Component] = field(default_factory=dict)
     source: str = "<catalog>"
 
     @property
@@ -290,8 +313,22 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             name=name,
             description=str(spec.get("description", "")),
             nodes=int(spec.get("nodes", 1)),
+            gates={str(k): bool(v) for k, v in (spec.get("gates") or {}).items()},
         )
         for name, spec in raw_profiles.items()
+    }
+
+    components = {
+        name: Component(
+            name=name,
+            description=str(spec.get("description", "")),
+            build=str(spec["build"]),
+            files=str(spec["files"]),
+            static_pod=spec.get("static_pod"),
+            apiserver_args={k: str(v) for k, v in (spec.get("apiserver_args") or {}).items()},
+            apiserver_mounts=tuple(spec.get("apiserver_mounts") or ()),
+        )
+        for name, spec in (data.get("components") or {}).items()
     }
 
     features: dict[str, Feature] = {}
@@ -304,9 +341,18 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             raise CatalogError(f"{where}: sig {spec['sig']!r} is not one of {', '.join(SIGS)}")
         if spec["profile"] not in profiles:
             raise CatalogError(f"{where}: profile {spec['profile']!r} is not defined")
-        for gate_name in spec["gates"]:
+        also_gates = {
+            str(r): tuple(names or ()) for r, names in (spec.get("also_gates") or {}).items()
+        }
+        off_profile = str(spec.get("off_profile", "baseline"))
+        if off_profile not in profiles:
+            raise CatalogError(f"{where}: off_profile {off_profile!r} is not defined")
+        for gate_name in [*spec["gates"], *(g for names in also_gates.values() for g in names)]:
             if gate_name not in gates:
                 raise CatalogError(f"{where}: gate {gate_name!r} is not defined under gates")
+        for component in spec.get("components", ()):
+            if component not in components:
+                raise CatalogError(f"{where}: component {component!r} is not defined")
         runtime_config = {
             str(r): {str(k): str(v) for k, v in (cfg or {}).items()}
             for r, cfg in (spec.get("runtime_config") or {}).items()
@@ -339,6 +385,9 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             },
             unavailable=unavailable,
             upstream=tuple(spec.get("upstream", ())),
+            components=tuple(spec.get("components", ())),
+            also_gates=also_gates,
+            off_profile=off_profile,
         )
 
     kubelet_fields = {
@@ -363,6 +412,7 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
         profiles=profiles,
         kubelet_fields=kubelet_fields,
         images=dict(data.get("images") or {}),
+        components=components,
         source=source,
     )
 

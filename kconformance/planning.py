@@ -45,7 +45,7 @@ def plan_test(
     """The profile a test needs on ``release``, and a skip reason when it cannot run there."""
     feature = catalog.feature(feature_name) if feature_name else None
     if off:
-        profile_name = "baseline"
+        profile_name = feature.off_profile if feature else "baseline"
     else:
         profile_name = explicit_profile or (feature.profile if feature else "baseline")
     if forced_profile:

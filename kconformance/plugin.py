@@ -264,6 +264,7 @@ def _check_host_for_selected(config: pytest.Config, items: list[pytest.Item]) ->
     if not profiles:
         return
     try:
+        run.check_components(profiles.values())
         run.check_host(
             {p.release for p in profiles.values()}, sum(p.nodes for p in profiles.values())
         )

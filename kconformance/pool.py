@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -119,6 +120,8 @@ class Registry:
     def remove(self, name: str) -> None:
         for path in (self.path(name), self.kubeconfig(name)):
             path.unlink(missing_ok=True)
+        # files a profile's components were staged in (components.stage), mounted by its nodes
+        shutil.rmtree(self.root / f"{name}.components", ignore_errors=True)
 
     def records(self) -> list[ClusterRecord]:
         return [r for p in sorted(self.root.glob("*.json")) if (r := ClusterRecord.read(p))]

@@ -29,6 +29,10 @@ class Profile:
     apiserver_args: tuple[tuple[str, str], ...] = ()
     controller_manager_args: tuple[tuple[str, str], ...] = ()
     nodes: int = 1
+    # extra components (catalog `components`): (name, static pod file or "") and the node paths
+    # mounted into the kube-apiserver pod for them
+    components: tuple[tuple[str, str], ...] = ()
+    apiserver_mounts: tuple[str, ...] = ()
 
     @property
     def gates(self) -> dict[str, bool]:
@@ -56,6 +60,11 @@ class Profile:
                 "apiserver": self.apiserver_args,
                 "kcm": self.controller_manager_args,
                 "nodes": self.nodes,
+                **(
+                    {"components": self.components, "mounts": self.apiserver_mounts}
+                    if self.components
+                    else {}
+                ),
             },
             sort_keys=True,
         )
@@ -95,11 +104,13 @@ def resolve_profile(
     kubelet: dict[str, Any] = dict(rel.kubelet)
     apiserver: dict[str, str] = {}
     kcm: dict[str, str] = {}
+    components: dict[str, str] = {}
+    mounts: list[str] = []
     if name != "baseline":
         for feature in catalog.features_in_profile(name):
             if feature.unavailable_reason(release, host):
                 continue  # its tests are skipped there; an unused alpha gate is only risk
-            for gate_name in feature.gates:
+            for gate_name in (*feature.gates, *feature.also_gates_for(release)):
                 stage = catalog.gates[gate_name].stage(release)
                 if stage in (Stage.ALPHA, Stage.BETA_OFF):
                     gates[gate_name] = True
@@ -107,6 +118,12 @@ def resolve_profile(
             kubelet = _deep_merge(kubelet, feature.kubelet)
             apiserver.update(feature.apiserver_args)
             kcm.update(feature.controller_manager_args)
+            for component_name in feature.components:
+                component = catalog.components[component_name]
+                components[component_name] = component.static_pod or ""
+                apiserver.update(component.apiserver_args)
+                mounts += [m for m in component.apiserver_mounts if m not in mounts]
+    gates.update(spec.gates)
     gates.update(extra_gates or {})
     kubelet = _deep_merge(kubelet, extra_kubelet or {})
     return Profile(
@@ -119,6 +136,8 @@ def resolve_profile(
         apiserver_args=tuple(sorted(apiserver.items())),
         controller_manager_args=tuple(sorted(kcm.items())),
         nodes=spec.nodes,
+        components=tuple(sorted(components.items())),
+        apiserver_mounts=tuple(mounts),
     )
 
 

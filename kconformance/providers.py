@@ -35,10 +35,16 @@ class KindDriver:
         config_dir: Path,
         images: Callable[[str], Sequence[str]] = lambda _release: (),
         log: Callable[[str], None] | None = None,
+        stage: Callable[[Profile, Path], Path] | None = None,
+        stage_root: Path | None = None,
     ) -> None:
         self.tools = tools
         self.config_dir = config_dir
         self.images = images
+        self.stage = stage
+        # staged components are bind-mounted by the nodes for the cluster's whole life (also
+        # when it is kept): they live next to the cluster's registry entry, not in the run dir
+        self.stage_root = stage_root or config_dir
         self.log = log or (lambda _line: None)
         self._any_kind: KindCLI | None = None
 
@@ -47,7 +53,10 @@ class KindDriver:
         self._any_kind = self._any_kind or tools.kind
         self.config_dir.mkdir(parents=True, exist_ok=True)
         config = self.config_dir / f"{name}.yaml"
-        config.write_text(render(profile))
+        stage_dir = None
+        if profile.components and self.stage is not None:
+            stage_dir = self.stage(profile, self.stage_root / f"{name}.components")
+        config.write_text(render(profile, stage_dir))
         tools.kind.create(name, config, tools.node_image, kubeconfig)
         started = time.monotonic()
         wait_until_usable(kubeconfig, profile.release)

@@ -244,3 +244,25 @@ def test_sigterm_deletes_the_clusters(project, workers):
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert verbs(project) == ["create cluster", "delete cluster"], out
+
+
+SUITE_KMS = """
+import pytest
+
+@pytest.mark.feature("KMSv2")
+def test_kms(cluster):
+    pass
+"""
+
+
+def test_profile_whose_component_was_not_built_is_refused_before_any_container(project):
+    project.makepyfile(**{"suites/sig_auth/test_kms": SUITE_KMS})
+    result = project.runpytest_subprocess(*BASE, "-m", "sig_auth")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*profile 'kms' on Kubernetes 1.28 runs the kms-plugin component, which was not built"
+            " here: run hack/build-kms-plugin.sh 1.28*"
+        ]
+    )
+    assert kind_calls(project) == []

@@ -1,0 +1,74 @@
+"""Extra components of a profile (catalog ``components``): find their builds, stage them.
+
+A component is a binary built by its own hack/ script (it is not in the node image) plus files
+from ``kconformance/data/<files>``. The build script records the binary in
+``$KCONFORMANCE_CACHE/releases/<release>-components.json``; before any container starts, a
+profile whose component is not recorded there is refused with the command that builds it. When
+the cluster is created, the binary and the rendered files are copied into one host directory per
+cluster, which the kind config mounts into the control-plane node (kindconfig.py).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from importlib import resources
+from pathlib import Path
+
+from kconformance.artifacts import cache_dir
+from kconformance.catalog import Catalog
+from kconformance.errors import EnvironmentProblem
+from kconformance.profiles import Profile
+
+
+def built_components(release: str, root: Path | None = None) -> dict[str, Path]:
+    """The component binaries built for ``release``, by component name."""
+    record = (root or cache_dir()) / "releases" / f"{release}-components.json"
+    try:
+        data = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {
+        name: Path(entry["path"])
+        for name, entry in data.items()
+        if isinstance(entry, dict) and entry.get("path")
+    }
+
+
+def check_components(catalog: Catalog, profile: Profile, root: Path | None = None) -> None:
+    """Refuse a profile whose components were not built, naming the script that builds them.
+
+    Raises:
+        EnvironmentProblem: a component's binary is not recorded or no longer exists.
+    """
+    built = built_components(profile.release, root)
+    for name, _static_pod in profile.components:
+        binary = built.get(name)
+        if binary is None or not binary.is_file():
+            script = catalog.components[name].build
+            raise EnvironmentProblem(
+                f"profile {profile.name!r} on Kubernetes {profile.release} runs the {name} "
+                f"component, which was not built here: run {script} {profile.release} "
+                "(or deselect its tests)"
+            )
+
+
+def stage(catalog: Catalog, profile: Profile, dest: Path, root: Path | None = None) -> Path:
+    """Copy each component's binary and rendered files into ``dest/<component>/``.
+
+    Returns:
+        ``dest``, the directory the kind config mounts from.
+    """
+    check_components(catalog, profile, root)
+    built = built_components(profile.release, root)
+    for name, _static_pod in profile.components:
+        component = catalog.components[name]
+        target = dest / name
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(built[name], target / built[name].name)
+        templates = resources.files("kconformance").joinpath("data", component.files)
+        for template in templates.iterdir():
+            text = template.read_text("utf-8")
+            text = text.replace("{{kubernetes_version}}", profile.kubernetes_version)
+            (target / template.name).write_text(text)
+    return dest
