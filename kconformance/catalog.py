@@ -166,6 +166,9 @@ class Component:
     static_pod: str | None = None  # one of those files, run by the control-plane kubelet
     apiserver_args: Mapping[str, str] = field(default_factory=dict)
     apiserver_mounts: tuple[str, ...] = ()
+    # not built: "refuse" the run (a cheap build hack/build.sh makes) or "skip" the tests (a long
+    # build of its own that CI does not run)
+    when_missing: str = "refuse"
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,7 @@ class ProfileSpec:
     description: str
     nodes: int = 1
     gates: Mapping[str, bool] = field(default_factory=dict)  # set whatever the features say
+    components: tuple[str, ...] = ()  # run even when no feature of the profile names them
 
 
 @dataclass(frozen=True)
@@ -314,6 +318,7 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             description=str(spec.get("description", "")),
             nodes=int(spec.get("nodes", 1)),
             gates={str(k): bool(v) for k, v in (spec.get("gates") or {}).items()},
+            components=tuple(spec.get("components") or ()),
         )
         for name, spec in raw_profiles.items()
     }
@@ -327,9 +332,22 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             static_pod=spec.get("static_pod"),
             apiserver_args={k: str(v) for k, v in (spec.get("apiserver_args") or {}).items()},
             apiserver_mounts=tuple(spec.get("apiserver_mounts") or ()),
+            when_missing=str(spec.get("when_missing", "refuse")),
         )
         for name, spec in (data.get("components") or {}).items()
     }
+
+    for profile in profiles.values():
+        for component in profile.components:
+            if component not in components:
+                raise CatalogError(
+                    f"{source}: profile {profile.name}: component {component!r} is not defined"
+                )
+        for gate_name in profile.gates:
+            if gate_name not in gates:
+                raise CatalogError(
+                    f"{source}: profile {profile.name}: gate {gate_name!r} is not defined"
+                )
 
     features: dict[str, Feature] = {}
     for name, spec in raw_features.items():

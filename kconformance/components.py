@@ -35,22 +35,45 @@ def built_components(release: str, root: Path | None = None) -> dict[str, Path]:
     }
 
 
+def _missing(profile: Profile, root: Path | None) -> list[str]:
+    built = built_components(profile.release, root)
+    return [
+        name
+        for name, _static_pod in profile.components
+        if name not in built or not built[name].is_file()
+    ]
+
+
+def skip_reason(catalog: Catalog, profile: Profile, root: Path | None = None) -> str | None:
+    """Why tests on ``profile`` are skipped: a component that is built apart was not built."""
+    for name in _missing(profile, root):
+        component = catalog.components[name]
+        if component.when_missing == "skip":
+            return (
+                f"profile {profile.name!r} runs the {name} component ({component.description}), "
+                f"not built here: run {component.build} {profile.release} (it is not part of "
+                "hack/build.sh)"
+            )
+    return None
+
+
 def check_components(catalog: Catalog, profile: Profile, root: Path | None = None) -> None:
     """Refuse a profile whose components were not built, naming the script that builds them.
+
+    Components marked ``when_missing: skip`` are left to skip_reason (their tests skip).
 
     Raises:
         EnvironmentProblem: a component's binary is not recorded or no longer exists.
     """
-    built = built_components(profile.release, root)
-    for name, _static_pod in profile.components:
-        binary = built.get(name)
-        if binary is None or not binary.is_file():
-            script = catalog.components[name].build
-            raise EnvironmentProblem(
-                f"profile {profile.name!r} on Kubernetes {profile.release} runs the {name} "
-                f"component, which was not built here: run {script} {profile.release} "
-                "(or deselect its tests)"
-            )
+    for name in _missing(profile, root):
+        script = catalog.components[name].build
+        if catalog.components[name].when_missing == "skip":
+            continue
+        raise EnvironmentProblem(
+            f"profile {profile.name!r} on Kubernetes {profile.release} runs the {name} "
+            f"component, which was not built here: run {script} {profile.release} "
+            "(or deselect its tests)"
+        )
 
 
 def stage(catalog: Catalog, profile: Profile, dest: Path, root: Path | None = None) -> Path:
@@ -59,7 +82,9 @@ def stage(catalog: Catalog, profile: Profile, dest: Path, root: Path | None = No
     Returns:
         ``dest``, the directory the kind config mounts from.
     """
-    check_components(catalog, profile, root)
+    missing = _missing(profile, root)
+    if missing:
+        raise EnvironmentProblem(f"cannot stage {', '.join(missing)}: not built")
     built = built_components(profile.release, root)
     for name, _static_pod in profile.components:
         component = catalog.components[name]
@@ -70,5 +95,7 @@ def stage(catalog: Catalog, profile: Profile, dest: Path, root: Path | None = No
         for template in templates.iterdir():
             text = template.read_text("utf-8")
             text = text.replace("{{kubernetes_version}}", profile.kubernetes_version)
+            gates = ",".join(f"{k}={str(v).lower()}" for k, v in profile.feature_gates)
+            text = text.replace("{{feature_gates}}", gates)
             (target / template.name).write_text(text)
     return dest

@@ -12,11 +12,12 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from kconformance import diagnostics
+from kconformance import components, diagnostics
 from kconformance.catalog import SIGS, Catalog
 from kconformance.client import Cluster
 from kconformance.errors import ClusterError, KconformanceError
@@ -221,6 +222,10 @@ def _plan_items(config: pytest.Config, items: list[pytest.Item]) -> None:
                 validated.add(plan.profile.hash)
         except KconformanceError as exc:
             raise pytest.UsageError(str(exc)) from None
+        if not plan.skip and not settings.existing_cluster:
+            reason = components.skip_reason(catalog, plan.profile)
+            if reason:
+                plan = replace(plan, skip=reason)
         item.stash[PLAN] = plan
         item.user_properties += [("release", release), ("profile", plan.profile.name)]
         if config.pluginmanager.hasplugin("xdist"):

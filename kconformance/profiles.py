@@ -106,6 +106,7 @@ def resolve_profile(
     kcm: dict[str, str] = {}
     components: dict[str, str] = {}
     mounts: list[str] = []
+    wanted: list[str] = list(spec.components)
     if name != "baseline":
         for feature in catalog.features_in_profile(name):
             if feature.unavailable_reason(release, host):
@@ -118,12 +119,18 @@ def resolve_profile(
             kubelet = _deep_merge(kubelet, feature.kubelet)
             apiserver.update(feature.apiserver_args)
             kcm.update(feature.controller_manager_args)
-            for component_name in feature.components:
-                component = catalog.components[component_name]
-                components[component_name] = component.static_pod or ""
-                apiserver.update(component.apiserver_args)
-                mounts += [m for m in component.apiserver_mounts if m not in mounts]
-    gates.update(spec.gates)
+            wanted += feature.components
+    for component_name in wanted:
+        component = catalog.components[component_name]
+        components[component_name] = component.static_pod or ""
+        apiserver.update(component.apiserver_args)
+        mounts += [m for m in component.apiserver_mounts if m not in mounts]
+    # a profile's own gate values, where they can be set (a removed gate, or false for a locked
+    # one, would stop every component): elsewhere the profile is its feature's profile again
+    for gate_name, value in spec.gates.items():
+        stage = catalog.gates[gate_name].stage(release)
+        if stage.exists and not (stage.locked and not value):
+            gates[gate_name] = value
     gates.update(extra_gates or {})
     kubelet = _deep_merge(kubelet, extra_kubelet or {})
     return Profile(

@@ -266,3 +266,22 @@ def test_profile_whose_component_was_not_built_is_refused_before_any_container(p
         ]
     )
     assert kind_calls(project) == []
+
+
+SUITE_LB = """
+import pytest
+
+@pytest.mark.feature("StableLoadBalancerNodeSet")
+def test_lb(cluster):
+    pass
+"""
+
+
+def test_tests_of_a_component_built_apart_skip_naming_its_script(project):
+    project.makepyfile(**{"suites/sig_network/test_lb": SUITE_LB})
+    result = project.runpytest_subprocess(*BASE, "-m", "sig_network", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*SKIPPED*profile 'cloud-lb' runs the fake-ccm component*run hack/build-fake-ccm.sh 1.28*"]
+    )
+    assert kind_calls(project) == []
