@@ -67,7 +67,7 @@ def test_the_apiserver_reports_the_kms_provider_healthy(kube: Kube) -> None:
     """KEP-3299: the apiserver adds a health check for its KMS providers (``kms-provider-0``,
     or one ``kms-providers`` check when the configuration is reloaded automatically) that calls
     the plugin's Status; it is ok only while the plugin answers with a supported version,
-    ``ok`` healthz and a key id."""
+    ``ok`` healthz and a key id. The plugin says which KMS API version its Status reports."""
     verbose = kube.cluster.raw_get("/healthz", query=[("verbose", "true")])
     checks = {
         name: sign for sign, name in re.findall(r"^\[([+-])\](kms-provider\S*) ", verbose, re.M)
@@ -76,3 +76,10 @@ def test_the_apiserver_reports_the_kms_provider_healthy(kube: Kube) -> None:
     assert set(checks.values()) == {"+"}, verbose
     name = sorted(checks)[0]
     assert kube.cluster.raw_get(f"/healthz/{name}").strip() == "ok"
+    # 1.28 accepts only a plugin whose Status says "v2beta1" (KMSv2 was beta); 1.29+ say "v2"
+    expected = "v2beta1" if kube.release == "1.28" else "v2"
+    pod = kube.cluster.core.list_namespaced_pod(
+        "kube-system", label_selector="component=kconformance-kms-plugin"
+    ).items[0]
+    log = kube.kubectl("logs", "-n", "kube-system", pod.metadata.name).stdout
+    assert f"KMS API {expected} on " in log, log
