@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 
 from kconformance.process import run
-from kconformance.testing import Kube
+from kconformance.testing import Kube, has_condition
 
 EXCLUDE = "node.kubernetes.io/exclude-from-external-load-balancers"
 SERVICE = "stable-hosts"
@@ -36,6 +36,14 @@ def nodes(kube: Kube) -> Iterator[Nodes]:
     control_plane = next(n for n in items if EXCLUDE in (n.metadata.labels or {}))
     worker = next(n for n in items if n is not control_plane)
     pair = Nodes(control_plane.metadata.name, worker.metadata.name)
+    # a test before this one on the same cluster may have just restarted the worker's kubelet
+    kube.wait_for(
+        "Node",
+        lambda n: bool(n) and has_condition(n, "Ready"),
+        name=pair.worker,
+        timeout=120,
+        description=f"node {pair.worker} Ready",
+    )
     kube.cluster.core.patch_node(pair.control_plane, {"metadata": {"labels": {EXCLUDE: None}}})
     try:
         yield pair
@@ -91,6 +99,7 @@ def _wait_for_update_event(kube: Kube) -> None:
             and (e.get("involvedObject") or {}).get("name") == SERVICE
             for e in items
         ),
+        api_version="v1",
         timeout=120,
         description="an UpdatedLoadBalancer event of the Service",
     )
