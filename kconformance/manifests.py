@@ -27,6 +27,68 @@ FIELD_MANAGER = "kconformance"
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.\-]*)\s*\}\}")
 
 
+class FieldsDropped(ManifestError):
+    """The API server accepted an object but silently left out fields the manifest set.
+
+    That is what an API server does with a field whose feature gate is off (its strategy's
+    ``dropDisabledFields``) or that the served version does not know: the object is stored, the
+    feature is not there. Raised at apply time so a test of an off feature fails in a second,
+    naming the field, instead of waiting for behaviour that can never come.
+    """
+
+    def __init__(self, source: str, obj: Mapping[str, Any], paths: list[str]) -> None:
+        self.paths = paths
+        kind = obj.get("kind", "?")
+        name = obj.get("metadata", {}).get("name", "?")
+        super().__init__(
+            f"{source}: {kind} {name!r} was stored without {', '.join(paths)}: the API server "
+            "dropped these fields (their feature gate is off, or this API version lacks them)"
+        )
+
+
+# Fields the API server converts on write, so they never read back as sent.
+_WRITE_ONLY = {("Secret", "stringData")}
+
+
+def dropped_paths(sent: Any, stored: Any, path: str = "") -> list[str]:
+    """Paths set (non-empty) in ``sent`` that are missing from ``stored``.
+
+    Values are not compared (defaulting and normalization change them: "1000m" reads back as
+    "1"); only presence. List elements are compared by position, which apply preserves.
+    """
+    if isinstance(sent, Mapping):
+        if not isinstance(stored, Mapping):
+            return [path or "."]
+        missing: list[str] = []
+        for key, value in sent.items():
+            if value is None or value == {} or value == [] or (not path and key == "status"):
+                continue
+            child = f"{path}.{key}" if path else str(key)
+            if key not in stored:
+                missing.append(child)
+            else:
+                missing += dropped_paths(value, stored[key], child)
+        return missing
+    if isinstance(sent, list) and isinstance(stored, list):
+        missing = []
+        for index, value in enumerate(sent):
+            child = f"{path}[{index}]"
+            if index >= len(stored):
+                missing.append(child)
+            else:
+                missing += dropped_paths(value, stored[index], child)
+        return missing
+    return []
+
+
+def _check_kept(source: str, sent: Mapping[str, Any], stored: Mapping[str, Any]) -> None:
+    kind = str(sent.get("kind", ""))
+    trimmed = {k: v for k, v in sent.items() if (kind, k) not in _WRITE_ONLY}
+    missing = dropped_paths(trimmed, stored)
+    if missing:
+        raise FieldsDropped(source, sent, missing)
+
+
 class ApiRejection(ManifestError):
     """The API server refused an object; keeps the Status so tests can assert on it."""
 
@@ -106,7 +168,13 @@ def check_identity(doc: Any, source: str) -> None:
 def apply_object(
     cluster: Cluster, obj: dict[str, Any], namespace: str | None, source: str = "<object>"
 ) -> dict[str, Any]:
-    """Server-side apply one object (field manager kconformance) and return what the server holds."""
+    """Server-side apply one object (field manager kconformance) and return what the server holds.
+
+    Raises:
+        ApiRejection: the server refused the object.
+        FieldsDropped: the server stored it without some of its fields (a gated field whose
+            feature is off).
+    """
     check_identity(obj, source)
     try:
         resource = _served(cluster, obj["kind"], obj["apiVersion"])
@@ -133,7 +201,9 @@ def apply_object(
         result = send()
     except ApiException as exc:
         raise ApiRejection(source, obj, exc) from None
-    return dict(result.to_dict())
+    stored = dict(result.to_dict())
+    _check_kept(source, obj, stored)
+    return stored
 
 
 @retry(

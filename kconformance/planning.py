@@ -6,7 +6,7 @@ cluster and every skip reason comes from the catalog, never from a hard-coded st
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +15,8 @@ from kconformance.profiles import (
     Profile,
     feature_can_be_off,
     feature_off_reason,
+    proof_impossible_reason,
+    resolve_off_profile,
     resolve_profile,
     validate_profile,
 )
@@ -28,6 +30,7 @@ class TestPlan:
     skip: str | None = None
     expects_off: bool = False
     forced: bool = False
+    proof: bool = False  # run with the feature off, expected to fail (see kconformance.proof)
 
 
 def plan_test(
@@ -41,9 +44,25 @@ def plan_test(
     extra_gates: Mapping[str, bool] | None = None,
     kubernetes_version: str | None = None,
     host: frozenset[str] = frozenset(),
+    prove: bool = False,
+    needs: Sequence[str] = (),
 ) -> TestPlan:
-    """The profile a test needs on ``release``, and a skip reason when it cannot run there."""
+    """The profile a test needs on ``release``, and a skip reason when it cannot run there.
+
+    With ``prove``, the profile is the one where the test's feature is off (and the features it
+    ``needs`` are on): the test is expected to fail there.
+    """
     feature = catalog.feature(feature_name) if feature_name else None
+    if prove and feature is not None:
+        return _plan_proof(
+            catalog,
+            release,
+            feature,
+            [catalog.feature(n) for n in needs],
+            extra_gates,
+            kubernetes_version,
+            host,
+        )
     if off:
         profile_name = feature.off_profile if feature else "baseline"
     else:
@@ -82,8 +101,44 @@ def plan_test(
     return plan
 
 
+def _plan_proof(
+    catalog: Catalog,
+    release: str,
+    feature: Feature,
+    needs: list[Feature],
+    extra_gates: Mapping[str, bool] | None,
+    kubernetes_version: str | None,
+    host: frozenset[str],
+) -> TestPlan:
+    profile = resolve_off_profile(
+        catalog,
+        feature,
+        release,
+        needs,
+        extra_gates,
+        kubernetes_version=kubernetes_version,
+        host=host,
+    )
+    plan = TestPlan(release, feature, profile, proof=True)
+    reason = feature.unavailable_reason(release, host)
+    if reason:
+        return _skip(plan, f"{feature.name} (KEP {feature.kep}) on {release}: {reason}")
+    reason = proof_impossible_reason(catalog, release, feature)
+    if reason:
+        return _skip(plan, f"proof: {reason}")
+    for needed in needs:
+        reason = needed.unavailable_reason(release, host) or feature_off_reason(
+            catalog, profile, needed
+        )
+        if reason:
+            return _skip(plan, f"proof: needs {needed.name}, which cannot be on here: {reason}")
+    return plan
+
+
 def _skip(plan: TestPlan, reason: str) -> TestPlan:
-    return TestPlan(plan.release, plan.feature, plan.profile, reason, plan.expects_off, plan.forced)
+    return TestPlan(
+        plan.release, plan.feature, plan.profile, reason, plan.expects_off, plan.forced, plan.proof
+    )
 
 
 def validate_run_profiles(settings: Any) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from kconformance import components, diagnostics
+from kconformance import components, diagnostics, proof
 from kconformance.catalog import SIGS, Catalog
 from kconformance.client import Cluster
 from kconformance.errors import ClusterError, KconformanceError
@@ -70,14 +70,23 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     config.addinivalue_line(
         "markers",
-        "feature(name, off=False): link the test to its catalog entry (SIG, KEP, profile); "
-        "off=True runs it on a profile where the feature is off",
+        "feature(name, off=False, needs=()): link the test to its catalog entry (SIG, KEP, "
+        "profile); off=True runs it on a profile where the feature is off; needs names other "
+        "default-off features the test relies on (kept on when --prove switches this one off)",
     )
     config.addinivalue_line(
         "markers", "profile(name): run on this catalog profile instead of the feature's own"
     )
     config.addinivalue_line(
         "markers", "smoke: checks that a profile's gates and settings reached its cluster"
+    )
+    config.addinivalue_line(
+        "markers",
+        "readback: the test reads back configuration the profile set; it shows the feature is "
+        "configured, not that it behaves (the report says 'configured', never 'passed')",
+    )
+    config.addinivalue_line(
+        "markers", f"{proof.PROOF_MARK}: the feature-off run of a test (added by --prove)"
     )
     try:
         settings = read_settings(config)
@@ -103,6 +112,8 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(
             _ControllerReports(config.stash[COLLECTOR]), "kconformance-reports"
         )
+    if settings.prove:
+        config.pluginmanager.register(proof.ProofVerdicts(), "kconformance-proof")
 
 
 def settings_release_given(config: pytest.Config) -> bool:
@@ -152,8 +163,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "k8s_release" in metafunc.fixturenames:
-        releases = metafunc.config.stash[RUN].settings.releases
-        metafunc.parametrize("k8s_release", releases, ids=releases)
+        settings = metafunc.config.stash[RUN].settings
+        releases: list[Any] = list(settings.releases)
+        if settings.prove and proof.provable(metafunc.definition):
+            releases += [proof.proof_param(release) for release in settings.releases]
+        metafunc.parametrize("k8s_release", releases)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -210,6 +224,8 @@ def _plan_items(config: pytest.Config, items: list[pytest.Item]) -> None:
                 catalog,
                 release,
                 feature_name,
+                prove=proof.is_proof_item(item),
+                needs=tuple(marker.kwargs.get("needs", ())) if marker else (),
                 off=bool(marker.kwargs.get("off", False)) if marker else False,
                 explicit_profile=profile_marker.args[0] if profile_marker else None,
                 forced_profile=settings.forced_profile,
@@ -228,6 +244,10 @@ def _plan_items(config: pytest.Config, items: list[pytest.Item]) -> None:
                 plan = replace(plan, skip=reason)
         item.stash[PLAN] = plan
         item.user_properties += [("release", release), ("profile", plan.profile.name)]
+        if item.get_closest_marker("readback"):
+            item.user_properties.append(("evidence", "readback"))
+        if plan.proof:
+            item.user_properties.append((proof.MODE_PROPERTY, "proof"))
         if config.pluginmanager.hasplugin("xdist"):
             item.add_marker(pytest.mark.xdist_group(plan.profile.key))
         if plan.skip:
@@ -507,4 +527,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if lines:
         terminalreporter.section("kconformance timings")
         for line in lines:
+            terminalreporter.write_line(line)
+    if config.stash[RUN].settings.prove:
+        terminalreporter.section("kconformance feature-off proof")
+        for line in collector.proof_lines():
             terminalreporter.write_line(line)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kconformance.catalog import Catalog, Feature, Stage, release_key
+from kconformance.catalog import Catalog, Feature, ProfileSpec, Stage, release_key
 from kconformance.errors import ProfileError
 
 
@@ -98,6 +99,87 @@ def resolve_profile(
     flag, and one that no longer exists would stop every component (kind passes one map to all).
     """
     spec = catalog.profile(name)
+    features = catalog.features_in_profile(name) if name != "baseline" else []
+    return _assemble(
+        catalog,
+        name,
+        release,
+        features,
+        dict(extra_gates or {}),
+        extra_kubelet or {},
+        spec=spec,
+        kubernetes_version=kubernetes_version,
+        host=host,
+    )
+
+
+def resolve_off_profile(
+    catalog: Catalog,
+    feature: Feature,
+    release: str,
+    needs: Iterable[Feature] = (),
+    extra_gates: Mapping[str, bool] | None = None,
+    kubernetes_version: str | None = None,
+    host: frozenset[str] = frozenset(),
+) -> Profile:
+    """The profile where ``feature`` is off and all else its test needs is as on its own profile.
+
+    This is what a feature-off proof runs on: the feature's own profile without the feature (its
+    gates, runtime-config and component settings left out, and its default-on gates set to
+    false), plus the other default-off features the test declares it ``needs``. For a feature of
+    the shared ``gates`` profile that is just ``baseline``, the release as shipped: its tests
+    must not depend on the other alpha gates of that profile unless they say so.
+    """
+    base = feature.profile
+    spec = catalog.profile(base)
+    others = (
+        []
+        if base == "gates"
+        else [f for f in catalog.features_in_profile(base) if f.name != feature.name]
+    )
+    needed = [f for f in needs if f.name != feature.name]
+    gates = dict(extra_gates or {})
+    needed_gates = {g for f in needed for g in f.gates}
+    for gate_name in feature.gates:
+        stage = catalog.gates[gate_name].stage(release)
+        if stage.default and not stage.locked and gate_name not in needed_gates:
+            gates[gate_name] = False
+    features = others + needed
+    baseline_nodes = catalog.profile("baseline").nodes
+    if not features and not gates and spec.nodes == baseline_nodes and not spec.components:
+        name = "baseline"
+    else:
+        name = "off-" + re.sub(r"[^a-z0-9]", "", feature.name.lower())[:16]
+    return _assemble(
+        catalog,
+        name,
+        release,
+        features,
+        gates,
+        {},
+        spec=spec,
+        kubernetes_version=kubernetes_version,
+        host=host,
+    )
+
+
+def _assemble(
+    catalog: Catalog,
+    name: str,
+    release: str,
+    features: Iterable[Feature],
+    extra_gates: Mapping[str, bool],
+    extra_kubelet: Mapping[str, Any],
+    *,
+    spec: ProfileSpec,
+    kubernetes_version: str | None,
+    host: frozenset[str],
+) -> Profile:
+    """A profile carrying what ``features`` need on ``release``, then the explicit extras.
+
+    ``spec`` gives the node count and what the profile runs whatever its features (components,
+    its own gate values).
+    """
     rel = catalog.release(release)
     gates: dict[str, bool] = {}
     runtime: dict[str, str] = {}
@@ -107,19 +189,18 @@ def resolve_profile(
     components: dict[str, str] = {}
     mounts: list[str] = []
     wanted: list[str] = list(spec.components)
-    if name != "baseline":
-        for feature in catalog.features_in_profile(name):
-            if feature.unavailable_reason(release, host):
-                continue  # its tests are skipped there; an unused alpha gate is only risk
-            for gate_name in (*feature.gates, *feature.also_gates_for(release)):
-                stage = catalog.gates[gate_name].stage(release)
-                if stage in (Stage.ALPHA, Stage.BETA_OFF):
-                    gates[gate_name] = True
-            runtime.update(feature.runtime_config_for(release))
-            kubelet = _deep_merge(kubelet, feature.kubelet)
-            apiserver.update(feature.apiserver_args)
-            kcm.update(feature.controller_manager_args)
-            wanted += feature.components
+    for feature in features:
+        if feature.unavailable_reason(release, host):
+            continue  # its tests are skipped there; an unused alpha gate is only risk
+        for gate_name in (*feature.gates, *feature.also_gates_for(release)):
+            stage = catalog.gates[gate_name].stage(release)
+            if stage in (Stage.ALPHA, Stage.BETA_OFF):
+                gates[gate_name] = True
+        runtime.update(feature.runtime_config_for(release))
+        kubelet = _deep_merge(kubelet, feature.kubelet)
+        apiserver.update(feature.apiserver_args)
+        kcm.update(feature.controller_manager_args)
+        wanted += feature.components
     for component_name in wanted:
         component = catalog.components[component_name]
         components[component_name] = component.static_pod or ""
@@ -131,8 +212,8 @@ def resolve_profile(
         stage = catalog.gates[gate_name].stage(release)
         if stage.exists and not (stage.locked and not value):
             gates[gate_name] = value
-    gates.update(extra_gates or {})
-    kubelet = _deep_merge(kubelet, extra_kubelet or {})
+    gates.update(extra_gates)
+    kubelet = _deep_merge(kubelet, extra_kubelet)
     return Profile(
         name=name,
         release=release,
@@ -188,6 +269,27 @@ def feature_can_be_off(catalog: Catalog, release: str, feature: Feature) -> str 
             return None
     stages = ", ".join(f"{g} is {catalog.gates[g].stage(release).label}" for g in feature.gates)
     return f"{feature.name} cannot be off in Kubernetes {release}: {stages}"
+
+
+def proof_impossible_reason(catalog: Catalog, release: str, feature: Feature) -> str | None:
+    """None when a profile can switch ``feature`` off in ``release``, else why none can.
+
+    A feature without a gate can still be off when it is a component setting (the profile
+    without that setting); one that is neither, or whose every gate is locked on, cannot.
+    """
+    if feature.gates:
+        return feature_can_be_off(catalog, release, feature)
+    if (
+        feature.kubelet
+        or feature.apiserver_args
+        or feature.controller_manager_args
+        or feature.runtime_config_for(release)
+    ):
+        return None
+    return (
+        f"{feature.name} has no feature gate and no component setting: it cannot be switched "
+        f"off in {release}"
+    )
 
 
 def validate_profile(catalog: Catalog, profile: Profile) -> None:

@@ -1,8 +1,12 @@
 """The feature x release report written after every run, and the timing summary.
 
-One row per catalog feature: KEP, SIG, gates, and for each release of the run whether its tests
-passed, failed, were skipped (with the reason) or did not run, plus the profile and the time its
-tests took. Markdown for people, JSON for dashboards; JUnit stays pytest's own.
+One row per catalog feature: KEP, SIG, gates, and for each release of the run a verdict that
+cannot overstate: ``passed`` only when every test of the feature passed and at least one of them
+showed behaviour (a feature whose passing tests only read back the profile's configuration is
+``configured``), ``partial`` when some were skipped, else ``failed`` / ``skipped`` (with the
+reason) / ``not run`` / ``not testable`` (catalog reason). The feature-off proof (``--prove``) is
+a column of its own: ``proved`` when every feature-off run failed as it must. Markdown for
+people, JSON for dashboards; JUnit stays pytest's own.
 """
 
 from __future__ import annotations
@@ -30,6 +34,9 @@ class TestResult:
     reason: str = ""
     start: float | None = None
     stop: float | None = None
+    mode: str = "verify"  # verify | proof (the feature-off run of --prove)
+    evidence: str = "behaviour"  # behaviour | readback (reads back the profile's settings)
+    proof: str | None = None  # proof runs: proved | not proved | error
 
 
 @dataclass
@@ -54,8 +61,13 @@ class ReportCollector:
                 sig=props.get("sig"),
                 release=props.get("release"),
                 profile=props.get("profile"),
+                mode=props.get("mode", "verify"),
+                evidence=props.get("evidence", "behaviour"),
             )
             self.results[report.nodeid] = result
+        report_props = dict(getattr(report, "user_properties", ()))
+        if "proof" in report_props:
+            result.proof = report_props["proof"]
         result.duration += float(getattr(report, "duration", 0.0) or 0.0)
         start, stop = getattr(report, "start", None), getattr(report, "stop", None)
         if start is not None:
@@ -84,9 +96,14 @@ class ReportCollector:
         rows = []
         for feature in self.catalog.features.values():
             cells = {}
+            not_testable = getattr(feature, "not_testable", None)
             for release in releases:
                 tests = [r for r in by_feature.get(feature.name, []) if r.release == release]
-                cells[release] = _cell(tests)
+                cell = _cell([t for t in tests if t.mode == "verify"])
+                if not tests and not_testable:
+                    cell = {"verdict": "not testable", "reasons": [str(not_testable)]}
+                cell["proof"] = _proof_cell([t for t in tests if t.mode == "proof"])
+                cells[release] = cell
             rows.append(
                 {
                     "feature": feature.name,
@@ -98,6 +115,23 @@ class ReportCollector:
                 }
             )
         return rows
+
+    def proof_lines(self) -> list[str]:
+        """The proof's summary: tests that proved their feature / tests run, and the others."""
+        runs = [r for r in self.results.values() if r.mode == "proof"]
+        ran = [r for r in runs if r.outcome != "skipped"]
+        proved = [r for r in ran if r.proof == "proved"]
+        lines = [
+            f"{len(proved)} of {len(ran)} feature-off runs proved their feature "
+            f"({len(runs) - len(ran)} could not run with the feature off)"
+        ]
+        for result in sorted(ran, key=lambda r: r.nodeid):
+            if result.proof != "proved":
+                what = {"not proved": "DOES NOT PROVE", "error": "NO EVIDENCE (error)"}.get(
+                    result.proof or "", result.outcome.upper()
+                )
+                lines.append(f"{what} {result.feature}: {result.nodeid}")
+        return lines
 
     def write(self, folder: Path, releases: list[str]) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
@@ -146,12 +180,17 @@ def _cell(tests: list[TestResult]) -> dict[str, Any]:
     if not tests:
         return {"verdict": "not run"}
     outcomes = {t.outcome for t in tests}
+    behaviour_passed = any(t.outcome == "passed" and t.evidence == "behaviour" for t in tests)
     if outcomes & {"failed", "error"}:
         verdict = "failed"
-    elif "passed" in outcomes:
-        verdict = "passed"
-    else:
+    elif "passed" not in outcomes:
         verdict = "skipped"
+    elif not behaviour_passed:
+        verdict = "configured"
+    elif "skipped" in outcomes:
+        verdict = "partial"
+    else:
+        verdict = "passed"
     reasons = sorted({t.reason for t in tests if t.outcome == "skipped" and t.reason})
     return {
         "verdict": verdict,
@@ -164,9 +203,41 @@ def _cell(tests: list[TestResult]) -> dict[str, Any]:
     }
 
 
+def _proof_cell(runs: list[TestResult]) -> dict[str, Any]:
+    """The feature-off proof of one feature on one release."""
+    if not runs:
+        return {"verdict": "not run"}
+    ran = [r for r in runs if r.outcome != "skipped"]
+    if not ran:
+        reasons = sorted({r.reason for r in runs if r.reason})
+        return {"verdict": "cannot be switched off", "reasons": reasons}
+    proved = sum(r.proof == "proved" for r in ran)
+    if proved == len(ran):
+        verdict = "proved"
+    elif any(r.proof == "not proved" for r in ran):
+        verdict = "not proved"
+    else:
+        verdict = "no evidence"
+    return {
+        "verdict": verdict,
+        "proved": proved,
+        "ran": len(ran),
+        "not_proved": sorted(r.nodeid for r in ran if r.proof != "proved"),
+        "profiles": sorted({r.profile for r in ran if r.profile}),
+    }
+
+
+def _proof_text(proof: dict[str, Any]) -> str:
+    if proof["verdict"] in ("not run", "cannot be switched off"):
+        return proof["verdict"]
+    return f"{proof['verdict']} ({proof['proved']}/{proof['ran']})"
+
+
 def _markdown(rows: list[dict[str, Any]], releases: list[str], generated: str) -> str:
-    head = "| Feature | KEP | SIG | Gates | " + " | ".join(releases) + " |"
-    sep = "|---|---|---|---|" + "---|" * len(releases)
+    head = (
+        "| Feature | KEP | SIG | Gates | " + " | ".join(f"{r} | {r} proof" for r in releases) + " |"
+    )
+    sep = "|---|---|---|---|" + "---|---|" * len(releases)
     lines = [f"# kconformance report ({generated})", "", head, sep]
     notes = []
     for row in rows:
@@ -174,12 +245,15 @@ def _markdown(rows: list[dict[str, Any]], releases: list[str], generated: str) -
         for release in releases:
             cell = row["releases"][release]
             text = cell["verdict"]
-            if cell["verdict"] != "not run":
+            if "passed" in cell:
                 text += f" ({cell['passed']}/{cell['passed'] + cell['failed'] + cell['skipped']}, "
                 text += f"{cell['seconds']}s, {'/'.join(cell['profiles'])})"
             for reason in cell.get("reasons", []):
                 notes.append(f"- {row['feature']} on {release}: {reason}")
+            for reason in cell["proof"].get("reasons", []):
+                notes.append(f"- {row['feature']} on {release} (proof): {reason}")
             cells.append(text)
+            cells.append(_proof_text(cell["proof"]))
         gates = ", ".join(row["gates"]) or "none"
         lines.append(
             f"| {row['feature']} | {row['kep']} | {row['sig']} | {gates} | "
@@ -187,5 +261,5 @@ def _markdown(rows: list[dict[str, Any]], releases: list[str], generated: str) -
             + " |"
         )
     if notes:
-        lines += ["", "## Skip reasons", ""] + notes
+        lines += ["", "## Reasons", ""] + notes
     return "\n".join(lines) + "\n"

@@ -40,6 +40,7 @@ class Settings:
     report: bool
     prefetch: bool
     only_features: set[str]
+    prove: bool
     host: frozenset[str]  # facts of the machine kind clusters run on; empty for --kubeconfig
     built: dict[str, BuiltRelease] = field(default_factory=dict)
 
@@ -126,6 +127,12 @@ def add_options(parser: Any) -> None:
         help="run only the tests of these catalog features (comma-separated names)",
     )
     group.addoption(
+        "--prove",
+        action="store_true",
+        help="also run each test of a feature on a profile where the feature is off, and fail "
+        "the run when it still passes there (a test that cannot fail proves nothing)",
+    )
+    group.addoption(
         "--no-prefetch",
         action="store_true",
         help="under xdist, create clusters only when a test first needs one",
@@ -186,6 +193,7 @@ def read_settings(config: Any) -> Settings:
         report=not opt("no_report"),
         prefetch=not opt("no_prefetch"),
         only_features={f.strip() for f in (opt("kc_features") or "").split(",") if f.strip()},
+        prove=bool(opt("prove")),
         host=frozenset() if opt("kubeconfig") else host_facts(),
         built=built,
     )

@@ -63,3 +63,25 @@ def test_invalid_yaml_names_the_line(manifests):
 def test_unknown_file(manifests):
     with pytest.raises(ManifestError, match="manifest sig/nope.yaml not found"):
         manifests.render("sig/nope.yaml")
+
+
+def test_dropped_paths_names_fields_the_server_left_out():
+    from kconformance.manifests import dropped_paths
+
+    sent = {
+        "spec": {
+            "backoffLimitPerIndex": 1,
+            "template": {"spec": {"initContainers": [{"name": "s", "restartPolicy": "Always"}]}},
+            "emptyDir": {},
+        },
+        "status": {"ignored": True},
+    }
+    stored = {
+        "spec": {"template": {"spec": {"initContainers": [{"name": "s", "image": "x"}]}}},
+        "status": {},
+    }
+    assert dropped_paths(sent, stored) == [
+        "spec.backoffLimitPerIndex",
+        "spec.template.spec.initContainers[0].restartPolicy",
+    ]
+    assert dropped_paths(sent["spec"]["template"], sent["spec"]["template"]) == []

@@ -50,6 +50,39 @@ def test_host_condition_skips_only_on_that_host(catalog):
     assert plan_test(catalog, "1.28", "NodeSwap", host=v1).skip is None
 
 
+def test_proof_of_an_alpha_feature_runs_on_baseline(catalog):
+    plan = plan_test(catalog, "1.28", "JobBackoffLimitPerIndex", prove=True)
+    assert plan.proof and plan.skip is None
+    assert plan.profile.name == "baseline" and plan.profile.gates == {}
+
+
+def test_proof_of_a_beta_on_feature_sets_only_its_gates_false(catalog):
+    plan = plan_test(catalog, "1.28", "JobPodFailurePolicy", prove=True)
+    assert plan.profile.name == "off-jobpodfailurepol"
+    assert plan.profile.gates == {"JobPodFailurePolicy": False, "PodDisruptionConditions": False}
+
+
+def test_proof_keeps_what_the_test_needs_on(catalog):
+    plan = plan_test(
+        catalog, "1.28", "JobBackoffLimitPerIndex", prove=True, needs=["SidecarContainers"]
+    )
+    assert plan.profile.gates == {"SidecarContainers": True}
+
+
+def test_proof_of_a_feature_on_its_own_profile_drops_its_settings(catalog):
+    plan = plan_test(catalog, "1.28", "ServiceNodePortStaticSubrange", prove=True)
+    assert plan.profile.gates == {"ServiceNodePortStaticSubrange": False}
+    swap = plan_test(catalog, "1.28", "NodeSwap", prove=True).profile
+    assert swap.name == "baseline" and "memorySwap" not in swap.kubelet
+
+
+def test_proof_skips_where_the_feature_cannot_be_off(catalog):
+    plan = plan_test(catalog, "1.36", "SidecarContainers", prove=True)
+    assert plan.skip and "cannot be off in Kubernetes 1.36" in plan.skip
+    kubectl = plan_test(catalog, "1.28", "KubectlEvents", prove=True)
+    assert kubectl.skip and "no feature gate and no component setting" in kubectl.skip
+
+
 @pytest.mark.parametrize("release", ["1.28", "1.36"])
 def test_mixed_version_proxy_off_runs_on_its_own_off_profile(catalog, release):
     on = plan_test(catalog, release, "UnknownVersionInteroperabilityProxy")

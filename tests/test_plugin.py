@@ -88,7 +88,7 @@ def test_markers_lists_every_sig(pytester: pytest.Pytester):
         "sig_cli",
     ):
         result.stdout.fnmatch_lines([f"@pytest.mark.{sig}:*"])
-    result.stdout.fnmatch_lines(["@pytest.mark.feature(name, off=False):*"])
+    result.stdout.fnmatch_lines(["@pytest.mark.feature(name, off=False, needs=()):*"])
 
 
 def test_collect_only_selects_by_catalog_sig(project):
@@ -244,6 +244,50 @@ def test_sigterm_deletes_the_clusters(project, workers):
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert verbs(project) == ["create cluster", "delete cluster"], out
+
+
+PROOF_SUITE = """
+import pytest
+
+@pytest.mark.feature("JobBackoffLimitPerIndex")
+def test_needs_its_gate(cluster):
+    assert cluster.profile.gates.get("JobBackoffLimitPerIndex") is True
+
+@pytest.mark.feature("PodIndexLabel")
+def test_cannot_fail(cluster):
+    pass
+
+@pytest.mark.feature("KubectlEvents")
+def test_without_a_gate(cluster):
+    pass
+"""
+
+
+def test_prove_inverts_feature_off_runs_and_fails_a_test_that_cannot_fail(project):
+    project.makepyfile(**{"suites/sig_apps/test_proof": PROOF_SUITE})
+    result = project.runpytest_subprocess(
+        "suites/sig_apps/test_proof.py", *BASE, "--prove", "-rs", "--report-dir", "out"
+    )
+    # 3 feature-on runs pass; the gate test's off run proves; the no-op's off run does not;
+    # KubectlEvents cannot be switched off, so its off run is skipped with that reason
+    result.assert_outcomes(passed=4, failed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_cannot_fail[[]1.28-off[]]*",
+            "does not prove PodIndexLabel: the test passed on profile 'off-podindexlabel'*",
+            "*1 of 2 feature-off runs proved their feature (1 could not run*",
+            "*DOES NOT PROVE PodIndexLabel*",
+        ]
+    )
+    names = [
+        c[c.index("--name") + 1] for c in kind_calls(project) if c[:2] == ["create", "cluster"]
+    ]
+    assert sorted(n.split("-")[1] for n in names) == ["baseline", "gates", "off"]
+    report = json.loads((project.path / "out" / "kconformance-report.json").read_text())
+    cells = {r["feature"]: r["releases"]["1.28"] for r in report["features"]}
+    assert cells["JobBackoffLimitPerIndex"]["proof"]["verdict"] == "proved"
+    assert cells["PodIndexLabel"]["proof"]["verdict"] == "not proved"
+    assert cells["KubectlEvents"]["proof"]["verdict"] == "cannot be switched off"
 
 
 SUITE_KMS = """

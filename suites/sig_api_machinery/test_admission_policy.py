@@ -14,6 +14,7 @@ import pytest
 
 from kconformance.testing import ApiRejection, Kube
 from suites.sig_api_machinery.apis import (
+    NotYet,
     expect_rejection,
     served_versions,
     serves_kind,
@@ -97,13 +98,13 @@ def test_article_v1alpha1_manifest_where_served(kube: Kube) -> None:
     assert "object.spec.replicas <= 5" in _wait_denying(kube).message
 
 
-@pytest.mark.feature("ValidatingAdmissionPolicy")
-def test_warn_action_admits_with_a_warning(kube: Kube) -> None:
-    """validationActions: [Warn] admits the request and returns the failure as a warning."""
-    _enforced(kube, ["Warn"])
+def _apply_until_warned(kube: Kube, name: str) -> str:
+    """kubectl apply a 6-replica Deployment until the response carries the policy's warning
+    (the binding reaches the request path a moment after it is stored); returns kubectl's
+    output. A denied request fails at once: Warn and Audit must never deny."""
     manifest = kube.manifests.path("sig_api_machinery/deployment.yaml").read_text()
     text = (
-        manifest.replace("{{name}}", "warned")
+        manifest.replace("{{name}}", name)
         .replace("{{replicas}}", "6")
         .replace("{{image.busybox}}", kube.image("busybox"))
     )
@@ -111,13 +112,18 @@ def test_warn_action_admits_with_a_warning(kube: Kube) -> None:
     def warned() -> str:
         out = kube.kubectl("apply", "-n", kube.namespace, "-f", "-", input_text=text).stdout
         if "Warning" not in out:
-            kube.delete("Deployment", "warned")
-            from suites.sig_api_machinery.apis import NotYet
-
+            kube.delete("Deployment", name)
             raise NotYet(out)
         return out
 
-    out = until_in_effect(warned)
+    return until_in_effect(warned)
+
+
+@pytest.mark.feature("ValidatingAdmissionPolicy")
+def test_warn_action_admits_with_a_warning(kube: Kube) -> None:
+    """validationActions: [Warn] admits the request and returns the failure as a warning."""
+    _enforced(kube, ["Warn"])
+    out = _apply_until_warned(kube, "warned")
     assert (
         f"Validation failed for ValidatingAdmissionPolicy '{_prefix(kube)}demo-policy.example.com'"
         in out
@@ -132,9 +138,11 @@ def test_audit_action_admits(kube: Kube) -> None:
     annotation validation.policy.admission.k8s.io/validation_failure. kind clusters write no
     audit log, so what is checked is that Audit alone never denies."""
     _enforced(kube, ["Audit", "Warn"])
-    # Warn makes the policy's activation observable; Audit must not add a denial to it.
-    (created,) = until_in_effect(lambda: _deploy(kube, "audited", 6))
-    assert created["spec"]["replicas"] == 6
+    # Warn makes the policy's activation observable: the request that carries the warning was
+    # evaluated by the policy, and Audit must not have turned that into a denial.
+    out = _apply_until_warned(kube, "audited")
+    assert "object.spec.replicas <= 5" in out
+    assert kube.get("Deployment", "audited")["spec"]["replicas"] == 6
 
 
 @pytest.mark.feature("ValidatingAdmissionPolicy")

@@ -206,7 +206,8 @@ def test_replacement_policy_failed_waits_for_termination(kube: Kube) -> None:
 @pytest.mark.feature("JobPodReplacementPolicy")
 def test_replacement_policy_terminating_or_failed_replaces_at_once(kube: Kube) -> None:
     """With TerminatingOrFailed (the default), the replacement is created while the deleted pod
-    is still terminating."""
+    is still terminating - as before the feature - and, new with it, the Job reports the
+    terminating pod in status.terminating next to the active replacement."""
     name, first = _start(kube, "TerminatingOrFailed")
     pods = kube.wait_for(
         "Pod",
@@ -217,6 +218,19 @@ def test_replacement_policy_terminating_or_failed_replaces_at_once(kube: Kube) -
     )
     old = next(p for p in pods if p["metadata"]["name"] == first)
     assert old["metadata"].get("deletionTimestamp"), "the old pod should still be terminating"
+    job = kube.wait_for(
+        "Job",
+        lambda j: bool(j) and j["status"].get("terminating") == 1,
+        name=name,
+        fail=lambda j: (
+            "the old pod is gone and status.terminating was never 1"
+            if j and first not in {p["metadata"]["name"] for p in job_pods(kube, name)}
+            else None
+        ),
+        timeout=30,
+        description="status.terminating to count the old pod",
+    )
+    assert job["status"].get("active") == 1
 
 
 @pytest.mark.feature("PodIndexLabel")

@@ -36,6 +36,22 @@ def finished_at(pod: dict[str, Any], container: str) -> datetime:
     return timestamp(terminated["finishedAt"])
 
 
+def marks(kube: Kube, pod: str, container: str) -> dict[str, float]:
+    """The ``MARK <event> <seconds>`` lines a container logged, by event.
+
+    The seconds come from /proc/uptime inside the container: every container of a kind node
+    reads the same kernel clock, at 10 ms resolution, where the API's startedAt/finishedAt have
+    one-second resolution and cannot order events that happen within a second.
+    """
+    logs = kube.cluster.core.read_namespaced_pod_log(pod, kube.namespace, container=container)
+    found = {}
+    for line in logs.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "MARK":
+            found[parts[1]] = float(parts[2])
+    return found
+
+
 def running(pod: dict[str, Any] | None, *containers: str) -> bool:
     if not pod or pod["status"].get("phase") != "Running":
         return False

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,26 +19,46 @@ def _phase(phase: str):
     return lambda pv: bool(pv) and pv.get("status", {}).get("phase") == phase
 
 
+def _transition_time(pv: dict) -> datetime:
+    value = pv["status"].get("lastPhaseTransitionTime")
+    assert value, f"PV {pv['metadata']['name']} is {pv['status'].get('phase')} without a time"
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _next_second() -> datetime:
+    """Wait for the wall clock to enter a new second, and return that second.
+
+    lastPhaseTransitionTime has one-second precision: only a transition made in a later second
+    than the previous one can show that the field was set again rather than once. This waits on
+    the clock (kind nodes share this host's), not on the cluster.
+    """
+    now = time.time()
+    time.sleep(math.ceil(now) - now + 0.01)
+    return datetime.fromtimestamp(math.floor(time.time()), tz=UTC)
+
+
 @pytest.mark.feature("PersistentVolumeLastPhaseTransitionTime")
 def test_pv_records_each_phase_transition(kube: Kube) -> None:
-    """status.lastPhaseTransitionTime is set when the PV becomes Available, and again at Bound
-    and at Released (Retain). The field has one-second precision, so each value is at least
-    the previous one."""
+    """status.lastPhaseTransitionTime is set when the PV becomes Available, and set again at
+    Bound and at Released (Retain): each transition is made in a later second than the one
+    before, and each recorded time lies between the request that caused it and the moment the
+    new phase was seen - so a time set once, or copied, fails."""
     name, klass = f"{kube.namespace}-pv", f"{kube.namespace}-manual"
     kube.apply("sig_storage/pv.yaml", name=name, **{"class": klass})
     available = kube.wait_for("PersistentVolume", _phase("Available"), name=name, timeout=60)
-    t_available = available["status"]["lastPhaseTransitionTime"]
+    t_available = _transition_time(available)
 
+    asked = _next_second()
     kube.apply("sig_storage/pvc.yaml", name="claim", class_line=f"storageClassName: {klass}")
     bound = kube.wait_for("PersistentVolume", _phase("Bound"), name=name, timeout=90)
-    t_bound = bound["status"]["lastPhaseTransitionTime"]
-    assert t_bound >= t_available
+    t_bound = _transition_time(bound)
+    assert t_available < asked <= t_bound <= datetime.now(UTC), (t_available, t_bound)
 
+    asked = _next_second()
     kube.delete("PersistentVolumeClaim", "claim")
     released = kube.wait_for("PersistentVolume", _phase("Released"), name=name, timeout=90)
-    t_released = released["status"]["lastPhaseTransitionTime"]
-    assert t_released >= t_bound
-    assert len({t_available, t_bound, t_released}) >= 2 or t_available == t_released
+    t_released = _transition_time(released)
+    assert t_bound < asked <= t_released <= datetime.now(UTC), (t_bound, t_released)
 
 
 @pytest.fixture
