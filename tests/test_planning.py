@@ -104,3 +104,11 @@ def test_storage_version_api_only_where_the_proxy_still_needs_it(catalog):
 def test_stable_lb_node_set_cannot_be_off_once_the_gate_is_gone(catalog):
     assert plan_test(catalog, "1.28", "StableLoadBalancerNodeSet", off=True).skip is None
     assert "cannot be off" in plan_test(catalog, "1.36", "StableLoadBalancerNodeSet", off=True).skip
+
+
+def test_a_proof_keeps_the_profile_components_and_drops_the_feature_ones(catalog):
+    lb = plan_test(catalog, "1.28", "StableLoadBalancerNodeSet", prove=True).profile
+    assert dict(lb.components) == {"fake-ccm": "fake-ccm.yaml"}
+    assert lb.gates == {"StableLoadBalancerNodeSet": False}
+    kms = plan_test(catalog, "1.28", "KMSv2", prove=True).profile
+    assert kms.components == () and "encryption-provider-config" not in dict(kms.apiserver_args)
