@@ -13,7 +13,7 @@ kind network even though pods on different nodes cannot.
 
 from __future__ import annotations
 
-import json
+import copy
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -58,7 +58,9 @@ def _docker_exec(node: str, script: str, input_text: str | None = None) -> str:
 
 
 def _peer_manifest(control_plane: dict[str, Any], worker_ip: str, etcd_ip: str) -> dict[str, Any]:
-    pod = json.loads(json.dumps(control_plane))
+    """The control plane's kube-apiserver static pod, moved to the worker: its own address (and
+    probes), the control plane's etcd, out of the kubernetes Service, without batch/v1."""
+    pod = copy.deepcopy(control_plane)
     container = pod["spec"]["containers"][0]
     flags: dict[str, str] = {}
     head = [a for a in container["command"] if not a.startswith("--")]
