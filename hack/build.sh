@@ -4,7 +4,8 @@
 #   hack/build.sh RELEASE        (e.g. 1.28)
 # Phases (each prints "[timing] <step> <seconds>s"; sub-steps print their own):
 #   setup-docker → build-go (hack/build-go.sh) → images (components + test
-#   images, hack/build-images.sh) → node image (hack/build-node-image.sh) → release json.
+#   images, hack/build-images.sh) → node image (hack/build-node-image.sh) → test KMS
+#   plugin (hack/build-kms-plugin.sh) → release json.
 # Every phase is cached/resumable; re-running after a failure continues.
 HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
@@ -50,6 +51,7 @@ main() {
   phase build-go-total "$HACK_DIR/build-go.sh" "$RELEASE"
   phase images-total "$HACK_DIR/build-images.sh" "$RELEASE" all
   phase node-image-total "$HACK_DIR/build-node-image.sh" "$RELEASE"
+  phase kms-plugin "$HACK_DIR/build-kms-plugin.sh" "$RELEASE"   # the `kms` profile's plugin, ~1 min cold
   write_release_json   # (errexit applies: not run under step/phase)
   echo "[timing] total $(( $(date +%s) - t0 ))s"
 }

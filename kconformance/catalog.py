@@ -153,6 +153,15 @@ class Feature:
         """KEP 1234 or PR #5678: what tracks the item upstream."""
         return f"KEP {self.kep}" if self.kep is not None else f"PR #{self.pr}"
 
+    components: tuple[str, ...] = ()
+    # gates the feature needs on only in some releases (keys mean "from this release on")
+    also_gates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    off_profile: str = "baseline"  # where off=True tests run
+
+    def also_gates_for(self, release: str) -> tuple[str, ...]:
+        applicable = [r for r in self.also_gates if release_key(r) <= release_key(release)]
+        return self.also_gates[max(applicable, key=release_key)] if applicable else ()
+
     def runtime_config_for(self, release: str) -> Mapping[str, str]:
         """The runtime-config entry in force for ``release`` (keys mean "from this release on")."""
         return from_release(self.runtime_config, release) or {}
@@ -188,10 +197,28 @@ class Release:
 
 
 @dataclass(frozen=True)
+class Component:
+    """A process a profile runs next to the control plane, built by its own hack/ script."""
+
+    name: str
+    description: str
+    build: str  # the hack/ script that builds it, e.g. hack/build-kms-plugin.sh
+    files: str  # directory of templates under kconformance/data/
+    static_pod: str | None = None  # one of those files, run by the control-plane kubelet
+    apiserver_args: Mapping[str, str] = field(default_factory=dict)
+    apiserver_mounts: tuple[str, ...] = ()
+    # not built: "refuse" the run (a cheap build hack/build.sh makes) or "skip" the tests (a long
+    # build of its own that CI does not run)
+    when_missing: str = "refuse"
+
+
+@dataclass(frozen=True)
 class ProfileSpec:
     name: str
     description: str
     nodes: int = 1
+    gates: Mapping[str, bool] = field(default_factory=dict)  # set whatever the features say
+    components: tuple[str, ...] = ()  # run even when no feature of the profile names them
 
 
 @dataclass(frozen=True)
@@ -232,6 +259,7 @@ class Catalog:
     kubelet_fields: Mapping[str, KubeletField]
     images: Mapping[str, str]
     kubelet_flags: Mapping[str, KubeletFlag] = field(default_factory=dict)
+    components: Mapping[str, Component] = field(default_factory=dict)
     source: str = "<catalog>"
 
     @property
@@ -367,9 +395,37 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             name=name,
             description=str(spec.get("description", "")),
             nodes=int(spec.get("nodes", 1)),
+            gates={str(k): bool(v) for k, v in (spec.get("gates") or {}).items()},
+            components=tuple(spec.get("components") or ()),
         )
         for name, spec in raw_profiles.items()
     }
+
+    components = {
+        name: Component(
+            name=name,
+            description=str(spec.get("description", "")),
+            build=str(spec["build"]),
+            files=str(spec["files"]),
+            static_pod=spec.get("static_pod"),
+            apiserver_args={k: str(v) for k, v in (spec.get("apiserver_args") or {}).items()},
+            apiserver_mounts=tuple(spec.get("apiserver_mounts") or ()),
+            when_missing=str(spec.get("when_missing", "refuse")),
+        )
+        for name, spec in (data.get("components") or {}).items()
+    }
+
+    for profile in profiles.values():
+        for component in profile.components:
+            if component not in components:
+                raise CatalogError(
+                    f"{source}: profile {profile.name}: component {component!r} is not defined"
+                )
+        for gate_name in profile.gates:
+            if gate_name not in gates:
+                raise CatalogError(
+                    f"{source}: profile {profile.name}: gate {gate_name!r} is not defined"
+                )
 
     features: dict[str, Feature] = {}
     for name, spec in raw_features.items():
@@ -388,9 +444,18 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             raise CatalogError(f"{where}: sig {spec['sig']!r} is not one of {', '.join(SIGS)}")
         if spec["profile"] not in profiles:
             raise CatalogError(f"{where}: profile {spec['profile']!r} is not defined")
-        for gate_name in spec["gates"]:
+        also_gates = {
+            str(r): tuple(names or ()) for r, names in (spec.get("also_gates") or {}).items()
+        }
+        off_profile = str(spec.get("off_profile", "baseline"))
+        if off_profile not in profiles:
+            raise CatalogError(f"{where}: off_profile {off_profile!r} is not defined")
+        for gate_name in [*spec["gates"], *(g for names in also_gates.values() for g in names)]:
             if gate_name not in gates:
                 raise CatalogError(f"{where}: gate {gate_name!r} is not defined under gates")
+        for component in spec.get("components", ()):
+            if component not in components:
+                raise CatalogError(f"{where}: component {component!r} is not defined")
         runtime_config = {
             str(r): {str(k): str(v) for k, v in (cfg or {}).items()}
             for r, cfg in (spec.get("runtime_config") or {}).items()
@@ -445,6 +510,9 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             upstream=tuple(spec.get("upstream", ())),
             pr=int(spec["pr"]) if spec.get("pr") is not None else None,
             not_testable=str(not_testable) if not_testable is not None else None,
+            components=tuple(spec.get("components", ())),
+            also_gates=also_gates,
+            off_profile=off_profile,
         )
 
     kubelet_fields = {
@@ -478,6 +546,7 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
         kubelet_fields=kubelet_fields,
         images=dict(data.get("images") or {}),
         kubelet_flags=kubelet_flags,
+        components=components,
         source=source,
     )
 

@@ -63,16 +63,52 @@ def host_file_name(node_path: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", node_path.strip("/"))
 
 
-def kind_config(profile: Profile, files_dir: str = ".") -> dict[str, Any]:
-    """The kind Cluster config; node files are bind-mounted read-only from ``files_dir``."""
+# Written into checked-in configs in place of the per-cluster directory the components are staged
+# in (kconformance.components.stage): the real path exists only while a run creates the cluster.
+STAGE_PLACEHOLDER = "${KCONFORMANCE_STAGE}"
+
+
+def component_node_dir(name: str) -> str:
+    """Where a staged component (binary and files) appears in the control-plane node."""
+    return f"/etc/kubernetes/kconformance/{name}"
+
+
+def _component_mounts(profile: Profile, stage: str) -> list[dict[str, Any]]:
+    mounts: list[dict[str, Any]] = []
+    for name, static_pod in profile.components:
+        mounts.append(
+            {
+                "hostPath": f"{stage}/{name}",
+                "containerPath": component_node_dir(name),
+                "readOnly": True,
+            }
+        )
+        if static_pod:
+            mounts.append(
+                {
+                    "hostPath": f"{stage}/{name}/{static_pod}",
+                    "containerPath": f"/etc/kubernetes/manifests/kconformance-{static_pod}",
+                    "readOnly": True,
+                }
+            )
+    return mounts
+
+
+def kind_config(
+    profile: Profile, files_dir: str = ".", stage_dir: Path | None = None
+) -> dict[str, Any]:
+    """The kind Cluster config: node files are bind-mounted read-only from ``files_dir``, the
+    profile's components from ``stage_dir``, where they were staged."""
     config: dict[str, Any] = {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4"}
     if profile.feature_gates:
         config["featureGates"] = dict(profile.feature_gates)
     if profile.runtime_config:
         config["runtimeConfig"] = dict(profile.runtime_config)
-    config["nodes"] = [{"role": "control-plane"}] + [
-        {"role": "worker"} for _ in range(profile.nodes - 1)
-    ]
+    control_plane: dict[str, Any] = {"role": "control-plane"}
+    if profile.components:
+        stage = str(stage_dir) if stage_dir else STAGE_PLACEHOLDER
+        control_plane["extraMounts"] = _component_mounts(profile, stage)
+    config["nodes"] = [control_plane] + [{"role": "worker"} for _ in range(profile.nodes - 1)]
     mounts = [
         {
             "hostPath": f"{files_dir.rstrip('/')}/{host_file_name(path)}",
@@ -83,11 +119,21 @@ def kind_config(profile: Profile, files_dir: str = ".") -> dict[str, Any]:
     ]
     if mounts:
         for node in config["nodes"]:
-            node["extraMounts"] = mounts
+            node["extraMounts"] = node.get("extraMounts", []) + mounts
     patches: list[str] = []
     cluster_patch: dict[str, Any] = {}
     if profile.apiserver_args:
         cluster_patch["apiServer"] = {"extraArgs": dict(profile.apiserver_args)}
+    if profile.apiserver_mounts:
+        cluster_patch.setdefault("apiServer", {})["extraVolumes"] = [
+            {
+                "name": f"kconformance-{i}",
+                "hostPath": path,
+                "mountPath": path,
+                "pathType": "DirectoryOrCreate",
+            }
+            for i, path in enumerate(profile.apiserver_mounts)
+        ]
     if profile.controller_manager_args:
         cluster_patch["controllerManager"] = {"extraArgs": dict(profile.controller_manager_args)}
     if cluster_patch:
@@ -104,11 +150,12 @@ def kind_config(profile: Profile, files_dir: str = ".") -> dict[str, Any]:
     return config
 
 
-def render(profile: Profile, files_dir: str | None = None) -> str:
+def render(profile: Profile, files_dir: str | None = None, stage_dir: Path | None = None) -> str:
     """The kind config file text, headed by where it came from so nobody edits it by hand.
 
     ``files_dir`` is where the node files are on the host (see write_node_files); by default the
-    directory named by files_dirname, relative to where kind runs."""
+    directory named by files_dirname, relative to where kind runs. ``stage_dir`` is where the
+    profile's components were staged."""
     header = (
         f"# Rendered by kconformance from the feature catalog - do not edit.\n"
         f"# profile {profile.name!r}, Kubernetes {profile.kubernetes_version}, hash {profile.hash}\n"
@@ -116,7 +163,12 @@ def render(profile: Profile, files_dir: str | None = None) -> str:
     )
     if node_files(profile) and files_dir is None:
         header += "# Node files are mounted from a relative path: run kind from this directory.\n"
-    config = kind_config(profile, files_dir or f"./{files_dirname(profile)}")
+    if profile.components and stage_dir is None:
+        header += (
+            f"# {STAGE_PLACEHOLDER}: the directory kconformance stages the components "
+            f"({', '.join(n for n, _ in profile.components)}) in when it creates the cluster\n"
+        )
+    config = kind_config(profile, files_dir or f"./{files_dirname(profile)}", stage_dir)
     return header + yaml.dump(config, Dumper=_LiteralDumper, sort_keys=False)
 
 

@@ -64,7 +64,7 @@ def plan_test(
             host,
         )
     if off:
-        profile_name = "baseline"
+        profile_name = feature.off_profile if feature else "baseline"
     else:
         profile_name = explicit_profile or (feature.profile if feature else "baseline")
     if forced_profile:

@@ -7,11 +7,12 @@ Logic lives in the modules it calls; this file only decides when things happen.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from kconformance import diagnostics, proof
+from kconformance import components, diagnostics, proof
 from kconformance.catalog import SIGS, Catalog
 from kconformance.client import Cluster
 from kconformance.controller import ControllerPlugin
@@ -217,6 +218,10 @@ def _plan_items(config: pytest.Config, items: list[pytest.Item]) -> None:
                 validated.add(plan.profile.hash)
         except KconformanceError as exc:
             raise pytest.UsageError(str(exc)) from None
+        if not plan.skip and not settings.existing_cluster:
+            reason = components.skip_reason(catalog, plan.profile)
+            if reason:
+                plan = replace(plan, skip=reason)
         item.stash[PLAN] = plan
         item.user_properties += [("release", release), ("profile", plan.profile.name)]
         if item.get_closest_marker("readback"):
@@ -251,6 +256,7 @@ def _check_host_for_selected(config: pytest.Config, items: list[pytest.Item]) ->
     if not profiles:
         return
     try:
+        run.check_components(profiles.values())
         run.check_host(
             {p.release for p in profiles.values()}, sum(p.nodes for p in profiles.values())
         )

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kconformance.catalog import Catalog, Feature, Stage, gate_on, release_key
+from kconformance.catalog import Catalog, Feature, ProfileSpec, Stage, gate_on, release_key
 from kconformance.errors import ProfileError
 
 
@@ -33,6 +33,10 @@ class Profile:
     kubelet_env: tuple[tuple[str, str], ...] = ()
     node_files: tuple[tuple[str, str], ...] = ()  # (path in every node, content)
     nodes: int = 1
+    # extra components (catalog `components`): (name, static pod file or "") and the node paths
+    # mounted into the kube-apiserver pod for them
+    components: tuple[tuple[str, str], ...] = ()
+    apiserver_mounts: tuple[str, ...] = ()
 
     @property
     def gates(self) -> dict[str, bool]:
@@ -67,6 +71,11 @@ class Profile:
                         "node_files": self.node_files,
                     }
                     if self.kubelet_args or self.kubelet_env or self.node_files
+                    else {}
+                ),
+                **(
+                    {"components": self.components, "mounts": self.apiserver_mounts}
+                    if self.components
                     else {}
                 ),
             },
@@ -110,7 +119,7 @@ def resolve_profile(
         features,
         dict(extra_gates or {}),
         extra_kubelet or {},
-        nodes=spec.nodes,
+        spec=spec,
         kubernetes_version=kubernetes_version,
         host=host,
     )
@@ -149,7 +158,7 @@ def resolve_off_profile(
             gates[gate_name] = False
     features = others + needed
     baseline_nodes = catalog.profile("baseline").nodes
-    if not features and not gates and spec.nodes == baseline_nodes:
+    if not features and not gates and spec.nodes == baseline_nodes and not spec.components:
         name = "baseline"
     else:
         name = "off-" + re.sub(r"[^a-z0-9]", "", feature.name.lower())[:16]
@@ -160,7 +169,7 @@ def resolve_off_profile(
         features,
         gates,
         {},
-        nodes=spec.nodes,
+        spec=spec,
         kubernetes_version=kubernetes_version,
         host=host,
     )
@@ -174,11 +183,15 @@ def _assemble(
     extra_gates: Mapping[str, bool],
     extra_kubelet: Mapping[str, Any],
     *,
-    nodes: int,
+    spec: ProfileSpec,
     kubernetes_version: str | None,
     host: frozenset[str],
 ) -> Profile:
-    """A profile carrying what ``features`` need on ``release``, then the explicit extras."""
+    """A profile carrying what ``features`` need on ``release``, then the explicit extras.
+
+    ``spec`` gives the node count and what the profile runs whatever its features (components,
+    its own gate values).
+    """
     rel = catalog.release(release)
     gates: dict[str, bool] = {}
     runtime: dict[str, str] = {}
@@ -188,10 +201,13 @@ def _assemble(
     kubelet_args: dict[str, str] = {}
     kubelet_env: dict[str, str] = {}
     node_files: dict[str, str] = {}
+    components: dict[str, str] = {}
+    mounts: list[str] = []
+    wanted: list[str] = list(spec.components)
     for feature in features:
         if feature.unavailable_reason(release, host):
             continue  # its tests are skipped there; an unused alpha gate is only risk
-        for gate_name in feature.gates:
+        for gate_name in (*feature.gates, *feature.also_gates_for(release)):
             stage = catalog.gates[gate_name].stage(release)
             if stage in (Stage.ALPHA, Stage.BETA_OFF, Stage.DEPRECATED_OFF):
                 gates[gate_name] = True
@@ -202,6 +218,18 @@ def _assemble(
         kubelet_args.update(feature.kubelet_args)
         kubelet_env.update(feature.kubelet_env_for(release))
         node_files.update(feature.node_files)
+        wanted += feature.components
+    for component_name in wanted:
+        component = catalog.components[component_name]
+        components[component_name] = component.static_pod or ""
+        apiserver.update(component.apiserver_args)
+        mounts += [m for m in component.apiserver_mounts if m not in mounts]
+    # a profile's own gate values, where they can be set (a removed gate, or false for a locked
+    # one, would stop every component): elsewhere the profile is its feature's profile again
+    for gate_name, value in spec.gates.items():
+        stage = catalog.gates[gate_name].stage(release)
+        if stage.exists and not (stage.locked and not value):
+            gates[gate_name] = value
     gates.update(extra_gates)
     kubelet = _deep_merge(kubelet, extra_kubelet)
     return Profile(
@@ -216,7 +244,9 @@ def _assemble(
         kubelet_args=tuple(sorted(kubelet_args.items())),
         kubelet_env=tuple(sorted(kubelet_env.items())),
         node_files=tuple(sorted(node_files.items())),
-        nodes=nodes,
+        nodes=spec.nodes,
+        components=tuple(sorted(components.items())),
+        apiserver_mounts=tuple(mounts),
     )
 
 

@@ -34,10 +34,16 @@ class KindDriver:
         config_dir: Path,
         images: Callable[[str], Sequence[str]] = lambda _release: (),
         log: Callable[[str], None] | None = None,
+        stage: Callable[[Profile, Path], Path] | None = None,
+        stage_root: Path | None = None,
     ) -> None:
         self.tools = tools
         self.config_dir = config_dir
         self.images = images
+        self.stage = stage
+        # staged components are bind-mounted by the nodes for the cluster's whole life (also
+        # when it is kept): they live next to the cluster's registry entry, not in the run dir
+        self.stage_root = stage_root or config_dir
         self.log = log or (lambda _line: None)
         self._any_kind: KindCLI | None = None
 
@@ -48,7 +54,10 @@ class KindDriver:
         config = self.config_dir / f"{name}.yaml"
         files = self.config_dir / f"{name}.files"
         write_node_files(profile, files)
-        config.write_text(render(profile, str(files.resolve())))
+        stage_dir = None
+        if profile.components and self.stage is not None:
+            stage_dir = self.stage(profile, self.stage_root / f"{name}.components")
+        config.write_text(render(profile, str(files.resolve()), stage_dir))
         tools.kind.create(name, config, tools.node_image, kubeconfig)
         started = time.monotonic()
         wait_until_usable(kubeconfig, profile.release)

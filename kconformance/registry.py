@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -96,6 +97,8 @@ class Registry:
     def remove(self, name: str) -> None:
         for path in (self.path(name), self.kubeconfig(name)):
             path.unlink(missing_ok=True)
+        # files a profile's components were staged in (components.stage), mounted by its nodes
+        shutil.rmtree(self.root / f"{name}.components", ignore_errors=True)
 
     def records(self) -> list[ClusterRecord]:
         return [r for p in sorted(self.root.glob("*.json")) if (r := ClusterRecord.read(p))]

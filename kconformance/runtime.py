@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kconformance import preflight
+from kconformance import components, preflight
 from kconformance.artifacts import cache_dir
 from kconformance.catalog import normalize_release
 from kconformance.client import Cluster
@@ -120,6 +120,8 @@ class Run:
                 self.identity.run_dir / "kind-configs",
                 images=lambda release: sorted(set(self.images(release).values())),
                 log=self.log,
+                stage=lambda profile, dest: components.stage(self.settings.catalog, profile, dest),
+                stage_root=cache_dir() / "clusters",
             )
             self._pool = ClusterPool(
                 run_dir=self.identity.run_dir,
@@ -132,6 +134,11 @@ class Run:
                 on_event=self.on_event,
             )
         return self._pool
+
+    def check_components(self, profiles: Iterable[Profile]) -> None:
+        """Every extra component the profiles run was built: fail before anything is created."""
+        for profile in profiles:
+            components.check_components(self.settings.catalog, profile)
 
     def check_host(self, releases: Iterable[str], node_count: int) -> None:
         """Docker, kind and node images, once per release: fail before anything is created.

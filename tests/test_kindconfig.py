@@ -94,3 +94,33 @@ def test_kubelet_environment_is_a_systemd_dropin_only_where_needed(tmp_path):
     assert KUBELET_ENV_DROPIN not in node_files(resolve_profile(catalog, "kubelet-dropin", "1.36"))
     write_node_files(old, tmp_path)
     assert len(list(tmp_path.iterdir())) == 4
+
+
+def test_kms_profile_stages_the_plugin_and_mounts_it_into_node_and_apiserver(tmp_path):
+    import json
+
+    from kconformance.components import stage
+
+    catalog = default_catalog()
+    profile = resolve_profile(catalog, "kms", "1.28", kubernetes_version="v1.28.15")
+    (tmp_path / "releases").mkdir()
+    binary = tmp_path / "kms-plugin"
+    binary.write_text("#!/bin/true\n")
+    (tmp_path / "releases" / "1.28-components.json").write_text(
+        json.dumps({"kms-plugin": {"path": str(binary)}})
+    )
+    staged = stage(catalog, profile, tmp_path / "stage", root=tmp_path)
+    assert (staged / "kms-plugin" / "kms-plugin").read_text() == "#!/bin/true\n"
+    pod = yaml.safe_load((staged / "kms-plugin" / "kms-plugin.yaml").read_text())
+    assert pod["spec"]["containers"][0]["image"] == "registry.k8s.io/kube-apiserver:v1.28.15"
+    config = kind_config(profile, stage_dir=staged)
+    mounts = {m["containerPath"]: m["hostPath"] for m in config["nodes"][0]["extraMounts"]}
+    assert mounts == {
+        "/etc/kubernetes/kconformance/kms-plugin": f"{staged}/kms-plugin",
+        "/etc/kubernetes/manifests/kconformance-kms-plugin.yaml": f"{staged}/kms-plugin/kms-plugin.yaml",
+    }
+    cluster = yaml.safe_load(config["kubeadmConfigPatches"][0])
+    encryption = cluster["apiServer"]["extraArgs"]["encryption-provider-config"]
+    assert (staged / "kms-plugin" / Path(encryption).name).is_file()
+    volumes = {v["mountPath"] for v in cluster["apiServer"]["extraVolumes"]}
+    assert volumes == {"/etc/kubernetes/kconformance/kms-plugin", "/var/run/kconformance-kms"}

@@ -81,3 +81,34 @@ def test_proof_skips_where_the_feature_cannot_be_off(catalog):
     assert plan.skip and "cannot be off in Kubernetes 1.36" in plan.skip
     kubectl = plan_test(catalog, "1.28", "KubectlEvents", prove=True)
     assert kubectl.skip and "no feature gate and no component setting" in kubectl.skip
+
+
+@pytest.mark.parametrize("release", ["1.28", "1.36"])
+def test_mixed_version_proxy_off_runs_on_its_own_off_profile(catalog, release):
+    on = plan_test(catalog, release, "UnknownVersionInteroperabilityProxy")
+    off = plan_test(catalog, release, "UnknownVersionInteroperabilityProxy", off=True)
+    assert (on.profile.name, on.profile.nodes, on.skip) == ("mixed-version", 2, None)
+    assert (off.profile.name, off.profile.nodes, off.skip) == ("mixed-version-off", 2, None)
+    assert off.profile.gates["UnknownVersionInteroperabilityProxy"] is False
+    assert dict(on.profile.apiserver_args)["peer-ca-file"] == "/etc/kubernetes/pki/ca.crt"
+
+
+def test_storage_version_api_only_where_the_proxy_still_needs_it(catalog):
+    old = plan_test(catalog, "1.28", "UnknownVersionInteroperabilityProxy").profile
+    new = plan_test(catalog, "1.36", "UnknownVersionInteroperabilityProxy").profile
+    assert old.gates == {"StorageVersionAPI": True, "UnknownVersionInteroperabilityProxy": True}
+    assert dict(old.runtime_config) == {"internal.apiserver.k8s.io/v1alpha1": "true"}
+    assert new.gates == {} and new.runtime_config == ()
+
+
+def test_stable_lb_node_set_cannot_be_off_once_the_gate_is_gone(catalog):
+    assert plan_test(catalog, "1.28", "StableLoadBalancerNodeSet", off=True).skip is None
+    assert "cannot be off" in plan_test(catalog, "1.36", "StableLoadBalancerNodeSet", off=True).skip
+
+
+def test_a_proof_keeps_the_profile_components_and_drops_the_feature_ones(catalog):
+    lb = plan_test(catalog, "1.28", "StableLoadBalancerNodeSet", prove=True).profile
+    assert dict(lb.components) == {"fake-ccm": "fake-ccm.yaml"}
+    assert lb.gates == {"StableLoadBalancerNodeSet": False}
+    kms = plan_test(catalog, "1.28", "KMSv2", prove=True).profile
+    assert kms.components == () and "encryption-provider-config" not in dict(kms.apiserver_args)

@@ -457,3 +457,44 @@ def test_after_ctrl_c_fixtures_are_finalized_before_the_cluster_is_deleted(proje
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert (project.path / "teardown-saw-cluster").read_text() == "True"
     assert verbs(project) == ["create cluster", "delete cluster"]
+
+
+SUITE_KMS = """
+import pytest
+
+@pytest.mark.feature("KMSv2")
+def test_kms(cluster):
+    pass
+"""
+
+
+def test_profile_whose_component_was_not_built_is_refused_before_any_container(project):
+    project.makepyfile(**{"suites/sig_auth/test_kms": SUITE_KMS})
+    result = project.runpytest_subprocess(*BASE, "-m", "sig_auth")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*profile 'kms' on Kubernetes 1.28 runs the kms-plugin component, which was not built"
+            " here: run hack/build-kms-plugin.sh 1.28*"
+        ]
+    )
+    assert kind_calls(project) == []
+
+
+SUITE_LB = """
+import pytest
+
+@pytest.mark.feature("StableLoadBalancerNodeSet")
+def test_lb(cluster):
+    pass
+"""
+
+
+def test_tests_of_a_component_built_apart_skip_naming_its_script(project):
+    project.makepyfile(**{"suites/sig_network/test_lb": SUITE_LB})
+    result = project.runpytest_subprocess(*BASE, "-m", "sig_network", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        ["*SKIPPED*profile 'cloud-lb' runs the fake-ccm component*run hack/build-fake-ccm.sh 1.28*"]
+    )
+    assert kind_calls(project) == []

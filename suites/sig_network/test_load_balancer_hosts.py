@@ -1,0 +1,136 @@
+"""sig-network: stable load-balancer node set (KEP-3458), with a test cloud-controller-manager.
+
+No cloud here: the `cloud-lb` profiles run hack/go/fake-ccm (k8s.io/cloud-provider's own fake
+cloud, built by hack/build-fake-ccm.sh) as a static pod, with only the service controller, which
+logs every load-balancer call and the hosts it was given. kubeadm labels the control-plane node
+node.kubernetes.io/exclude-from-external-load-balancers; the tests take that label off first so
+that both nodes start as hosts, then stop the worker's kubelet (the node goes NotReady).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from kconformance.process import run
+from kconformance.testing import Kube, has_condition
+
+EXCLUDE = "node.kubernetes.io/exclude-from-external-load-balancers"
+SERVICE = "stable-hosts"
+
+
+@dataclass(frozen=True)
+class Nodes:
+    control_plane: str
+    worker: str
+
+
+@pytest.fixture
+def nodes(kube: Kube) -> Iterator[Nodes]:
+    """Both nodes as load-balancer hosts; afterwards the worker's kubelet runs again and the
+    control plane is excluded again, as kubeadm left it."""
+    items = kube.cluster.core.list_node().items
+    control_plane = next(n for n in items if EXCLUDE in (n.metadata.labels or {}))
+    worker = next(n for n in items if n is not control_plane)
+    pair = Nodes(control_plane.metadata.name, worker.metadata.name)
+    # a test before this one on the same cluster may have just restarted the worker's kubelet
+    kube.wait_for(
+        "Node",
+        lambda n: bool(n) and has_condition(n, "Ready"),
+        name=pair.worker,
+        timeout=120,
+        description=f"node {pair.worker} Ready",
+    )
+    kube.cluster.core.patch_node(pair.control_plane, {"metadata": {"labels": {EXCLUDE: None}}})
+    try:
+        yield pair
+    finally:
+        run(["docker", "exec", pair.worker, "systemctl", "start", "kubelet"], timeout=60)
+        kube.cluster.core.patch_node(pair.control_plane, {"metadata": {"labels": {EXCLUDE: ""}}})
+
+
+def _calls(kube: Kube, nodes: Nodes, call: str) -> list[str]:
+    """The host lists of the fake cloud's ``call`` for this test's Service, oldest first."""
+    logs = kube.kubectl(
+        "logs", "-n", "kube-system", f"kconformance-fake-ccm-{nodes.control_plane}"
+    ).stdout
+    pattern = rf"kconformance-fake-cloud: {call} service={kube.namespace}/{SERVICE} hosts=(\S*)"
+    return re.findall(pattern, logs)
+
+
+def _load_balancer_ready(kube: Kube) -> None:
+    kube.apply("sig_network/load-balancer.yaml")
+    kube.wait_for(
+        "Service",
+        lambda s: (
+            bool(s) and bool(((s.get("status") or {}).get("loadBalancer") or {}).get("ingress"))
+        ),
+        name=SERVICE,
+        timeout=120,
+        description="the fake cloud's load balancer",
+    )
+
+
+def _stop_worker_kubelet(kube: Kube, nodes: Nodes) -> None:
+    run(["docker", "exec", nodes.worker, "systemctl", "stop", "kubelet"], timeout=60)
+    kube.wait_for(
+        "Node",
+        lambda n: (
+            bool(n)
+            and any(
+                c["type"] == "Ready" and c["status"] != "True"
+                for c in (n.get("status") or {}).get("conditions") or []
+            )
+        ),
+        name=nodes.worker,
+        timeout=180,
+        description=f"node {nodes.worker} NotReady",
+    )
+
+
+def _wait_for_update_event(kube: Kube) -> None:
+    kube.wait_for(
+        "Event",
+        lambda items: any(
+            e.get("reason") == "UpdatedLoadBalancer"
+            and (e.get("involvedObject") or {}).get("name") == SERVICE
+            for e in items
+        ),
+        api_version="v1",
+        timeout=120,
+        description="an UpdatedLoadBalancer event of the Service",
+    )
+
+
+@pytest.mark.feature("StableLoadBalancerNodeSet")
+def test_not_ready_node_stays_a_host_and_the_exclusion_label_moves_it(
+    kube: Kube, nodes: Nodes
+) -> None:
+    """KEP-3458: with StableLoadBalancerNodeSet the service controller no longer updates load
+    balancers when a node's readiness changes (a NotReady node stays a host; the cloud's own
+    health checks handle it), while the exclude-from-external-load-balancers label still
+    updates them at once."""
+    _load_balancer_ready(kube)
+    assert _calls(kube, nodes, "EnsureLoadBalancer")[-1] == ",".join(
+        sorted([nodes.control_plane, nodes.worker])
+    )
+    _stop_worker_kubelet(kube, nodes)
+    kube.cluster.core.patch_node(nodes.control_plane, {"metadata": {"labels": {EXCLUDE: ""}}})
+    _wait_for_update_event(kube)
+    # one update, made by the label: the NotReady worker is still a host
+    assert _calls(kube, nodes, "UpdateLoadBalancer") == [nodes.worker]
+
+
+@pytest.mark.feature("StableLoadBalancerNodeSet", off=True)
+def test_without_the_gate_a_not_ready_node_is_removed_from_the_hosts(
+    kube: Kube, nodes: Nodes
+) -> None:
+    """Before KEP-3458 (gate off) a node going NotReady makes the service controller update
+    every load balancer without it."""
+    _load_balancer_ready(kube)
+    _stop_worker_kubelet(kube, nodes)
+    _wait_for_update_event(kube)
+    assert _calls(kube, nodes, "UpdateLoadBalancer") == [nodes.control_plane]
