@@ -61,7 +61,8 @@ release_vars() {
       KIND_VERSION=v0.30.0 CRICTL_VERSION=v1.34.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.35)
-      K8S_VERSION=v1.35.5 STAGING_VERSION=v0.35.5 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      # v1.35.5 (the catalog's) -> sum.golang.org lookup 404 ("verifying go.mod")
+      K8S_VERSION=v1.35.4 STAGING_VERSION=v0.35.4 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.31.0 CRICTL_VERSION=v1.35.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.36)
