@@ -36,8 +36,10 @@ release_vars() {
       K8S_TAGS=selinux,notest   # = kubernetes' hack/lib/golang.sh (non-debug)
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.28.0 ;;
     # 1.29-1.35: the catalog's patch release where the module proxy serves it.
-    # KIND_VERSION: the first kind release whose default node image is of this minor
-    # (kind v0.25.0 published 1.29-1.31 images too, and is what 1.28 uses).
+    # KIND_VERSION: a kind CLI this project already builds, so that a release adds no other
+    # kind/containerd/runc build (CPU is scarce): v0.25.0 (1.28's; it published 1.29-1.31
+    # node images itself) with Debian's containerd 1.6 as on 1.28; for 1.32-1.35 v0.32.0
+    # (1.36's) with its base image's containerd 2.3.1 / runc 1.4.2 as on 1.36.
     1.29)
       K8S_VERSION=v1.29.14 STAGING_VERSION=v0.29.14 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.29.0 ;;
@@ -50,20 +52,20 @@ release_vars() {
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.31.0 ;;
     1.32)
       K8S_VERSION=v1.32.11 STAGING_VERSION=v0.32.11 GO_TOOLCHAIN=auto K8S_TAGS=auto
-      KIND_VERSION=v0.26.0 CRICTL_VERSION=v1.32.0
+      KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.32.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.33)
       K8S_VERSION=v1.33.12 STAGING_VERSION=v0.33.12 GO_TOOLCHAIN=auto K8S_TAGS=auto
-      KIND_VERSION=v0.29.0 CRICTL_VERSION=v1.33.0
+      KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.33.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.34)
       K8S_VERSION=v1.34.8 STAGING_VERSION=v0.34.8 GO_TOOLCHAIN=auto K8S_TAGS=auto
-      KIND_VERSION=v0.30.0 CRICTL_VERSION=v1.34.0
+      KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.34.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.35)
       # v1.35.5 (the catalog's) -> sum.golang.org lookup 404 ("verifying go.mod")
       K8S_VERSION=v1.35.4 STAGING_VERSION=v0.35.4 GO_TOOLCHAIN=auto K8S_TAGS=auto
-      KIND_VERSION=v0.31.0 CRICTL_VERSION=v1.35.0
+      KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.35.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.36)
       # newest that the module proxy serves *and* sum.golang.org verifies:
