@@ -53,7 +53,10 @@ release_vars() {
       K8S_VERSION=v1.30.14 STAGING_VERSION=v0.30.14 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.30.0 ;;
     1.31)
-      K8S_VERSION=v1.31.14 STAGING_VERSION=v0.31.14 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      # v1.31.14 (the catalog's): cluster-bootstrap, cri-client, csi-translation-lib,
+      # dynamic-resource-allocation, kube-aggregator, kube-scheduler, pod-security-admission
+      # @v0.31.14 are refused (403) or fail sum.golang.org (404); v1.31.13/.12 lack some too
+      K8S_VERSION=v1.31.0 STAGING_VERSION=v0.31.0 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.31.0 ;;
     1.32)
       K8S_VERSION=v1.32.11 STAGING_VERSION=v0.32.11 GO_TOOLCHAIN=auto K8S_TAGS=auto
