@@ -59,11 +59,15 @@ release_vars() {
       K8S_VERSION=v1.31.0 STAGING_VERSION=v0.31.0 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.31.0 ;;
     1.32)
-      K8S_VERSION=v1.32.11 STAGING_VERSION=v0.32.11 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      # v1.32.11 (the catalog's): k8s.io/kubelet@v0.32.11 fails sum.golang.org (404), and
+      # more; v1.32.13: cri-client, csi-translation-lib, endpointslice, kube-controller-manager,
+      # kube-proxy, kube-scheduler @v0.32.13 refused (403)
+      K8S_VERSION=v1.32.2 STAGING_VERSION=v0.32.2 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.32.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.33)
-      K8S_VERSION=v1.33.12 STAGING_VERSION=v0.33.12 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      # v1.33.12 (the catalog's): k8s.io/cri-api@v0.33.12 refused (403)
+      K8S_VERSION=v1.33.13 STAGING_VERSION=v0.33.13 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.33.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.34)
