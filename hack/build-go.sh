@@ -71,7 +71,8 @@ release_vars() {
       KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.33.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.34)
-      K8S_VERSION=v1.34.8 STAGING_VERSION=v0.34.8 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      # v1.34.8 (the catalog's): k8s.io/cri-api@v0.34.8 refused (403)
+      K8S_VERSION=v1.34.4 STAGING_VERSION=v0.34.4 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.34.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.35)
