@@ -79,19 +79,37 @@ def test_help_line_forms():
     ("output", "code"),
     [
         # 1.28: pflag reports the featuregate error at parse time
-        ('Error: invalid argument "Foo=false" for "--feature-gates" flag: '
-         "unrecognized feature gate: Foo", "X"),
-        ('Error: invalid argument "Foo=false" for "--feature-gates" flag: cannot set feature '
-         "gate Foo to false, feature is locked to true", "GL"),
-        ("W1122 00:40:01.1 1 feature_gate.go:241] Setting GA feature gate Foo=false. It will "
-         "be removed in a future release.\nKubernetes v1.28.15", "G"),
-        ("W1122 feature_gate.go:241] Setting deprecated feature gate Foo=false. It will be "
-         "removed in a future release.", "D"),
+        (
+            'Error: invalid argument "Foo=false" for "--feature-gates" flag: '
+            "unrecognized feature gate: Foo",
+            "X",
+        ),
+        (
+            'Error: invalid argument "Foo=false" for "--feature-gates" flag: cannot set feature '
+            "gate Foo to false, feature is locked to true",
+            "GL",
+        ),
+        (
+            "W1122 00:40:01.1 1 feature_gate.go:241] Setting GA feature gate Foo=false. It will "
+            "be removed in a future release.\nKubernetes v1.28.15",
+            "G",
+        ),
+        (
+            "W1122 feature_gate.go:241] Setting deprecated feature gate Foo=false. It will be "
+            "removed in a future release.",
+            "D",
+        ),
         # 1.36: structured log lines from the versioned feature gate
-        ('I1122 feature_gate.go:440] "Warning: setting GA feature gate. It will be removed in a '
-         'future release." featureGate="Foo" value=false\nKubernetes v1.36.3', "G"),
-        ("E1122 run.go:72] \"command failed\" err=\"failed to set feature gates from initial "
-         "flags-based config: unrecognized feature gate: Foo\"", "X"),
+        (
+            'I1122 feature_gate.go:440] "Warning: setting GA feature gate. It will be removed in a '
+            'future release." featureGate="Foo" value=false\nKubernetes v1.36.3',
+            "G",
+        ),
+        (
+            'E1122 run.go:72] "command failed" err="failed to set feature gates from initial '
+            'flags-based config: unrecognized feature gate: Foo"',
+            "X",
+        ),
         ("cannot set feature gate Foo to false, feature is locked to false", "DL"),
         ("Kubernetes v1.36.3", "?"),
         # another gate's name containing ours must not count
