@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Build (offline, via the Go module proxy only) the Go binaries needed to run
 # Kubernetes RELEASE under kind.   Usage: hack/build-go.sh RELEASE   (e.g. 1.28)
+#   hack/build-go.sh RELEASE --only kube-apiserver,kubelet
+#       builds just those Kubernetes commands into $CACHE/k8s/<version>/bin (what
+#       `python -m kconformance verify-catalog` needs), nothing else.
+#   KC_DEPS_ONLY=1 hack/build-go.sh RELEASE --only ...   fetch the modules and stop before
+#       compiling (network, little CPU): a prefetch while the cores are busy.
 # Idempotent: every step whose output exists is skipped.  Outputs are built under
 # a temp name and moved into place only on success.  Result manifest:
 #   $CACHE/releases/<RELEASE>-go.json   (written incrementally)
@@ -15,7 +20,9 @@ source "$HACK_DIR/lib.sh"
 # Version table.  Add a release by adding a case.
 #   K8S_VERSION      kubernetes tag (k8s.io/kubernetes module version)
 #   STAGING_VERSION  published version of the k8s.io/* staging modules
-#   GO_TOOLCHAIN     GOTOOLCHAIN used for k8s + tools (k8s' own .go-version line)
+#   GO_TOOLCHAIN     GOTOOLCHAIN used for k8s + tools (k8s' own .go-version line);
+#                    "auto" = go<.go-version of the k8s.io/kubernetes module zip>
+#   K8S_TAGS         "auto" = the tags of the release's hack/lib/golang.sh (non-debug)
 #   KIND_VERSION     kind CLI
 #   CRICTL_VERSION   sigs.k8s.io/cri-tools
 #   CONTAINERD_VERSION / RUNC_VERSION  only built where set; "auto" = the version
@@ -30,6 +37,49 @@ release_vars() {
       K8S_VERSION=v1.28.15 STAGING_VERSION=v0.28.15 GO_TOOLCHAIN=go1.22.12
       K8S_TAGS=selinux,notest   # = kubernetes' hack/lib/golang.sh (non-debug)
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.28.0 ;;
+    # 1.29-1.35: the catalog's patch release where the module proxy serves it.
+    # KIND_VERSION: a kind CLI this project already builds, so that a release adds no other
+    # kind/containerd/runc build (CPU is scarce): v0.25.0 (1.28's; it published 1.29-1.31
+    # node images itself) with Debian's containerd 1.6 as on 1.28; for 1.32-1.35 v0.32.0
+    # (1.36's) with its base image's containerd 2.3.1 / runc 1.4.2 as on 1.36.
+    1.29)
+      # v1.29.14 (the catalog's): its staging modules cluster-bootstrap, cri-api,
+      # csi-translation-lib, dynamic-resource-allocation, kube-aggregator and
+      # legacy-cloud-providers @v0.29.14 fail sum.golang.org verification (lookup 404)
+      K8S_VERSION=v1.29.15 STAGING_VERSION=v0.29.15 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.29.0 ;;
+    1.30)
+      # v1.30.13 (the catalog's) -> proxy 403 "This module version is not available."
+      K8S_VERSION=v1.30.14 STAGING_VERSION=v0.30.14 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.30.0 ;;
+    1.31)
+      # v1.31.14 (the catalog's): cluster-bootstrap, cri-client, csi-translation-lib,
+      # dynamic-resource-allocation, kube-aggregator, kube-scheduler, pod-security-admission
+      # @v0.31.14 are refused (403) or fail sum.golang.org (404); v1.31.13/.12 lack some too
+      K8S_VERSION=v1.31.0 STAGING_VERSION=v0.31.0 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.31.0 ;;
+    1.32)
+      # v1.32.11 (the catalog's): k8s.io/kubelet@v0.32.11 fails sum.golang.org (404), and
+      # more; v1.32.13: cri-client, csi-translation-lib, endpointslice, kube-controller-manager,
+      # kube-proxy, kube-scheduler @v0.32.13 refused (403)
+      K8S_VERSION=v1.32.2 STAGING_VERSION=v0.32.2 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.32.0
+      CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
+    1.33)
+      # v1.33.12 (the catalog's): k8s.io/cri-api@v0.33.12 refused (403)
+      K8S_VERSION=v1.33.13 STAGING_VERSION=v0.33.13 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.33.0
+      CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
+    1.34)
+      # v1.34.8 (the catalog's): k8s.io/cri-api@v0.34.8 refused (403)
+      K8S_VERSION=v1.34.4 STAGING_VERSION=v0.34.4 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.34.0
+      CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
+    1.35)
+      # v1.35.5 (the catalog's) -> sum.golang.org lookup 404 ("verifying go.mod")
+      K8S_VERSION=v1.35.4 STAGING_VERSION=v0.35.4 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.35.0
+      CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.36)
       # newest that the module proxy serves *and* sum.golang.org verifies:
       # v1.36.6 -> 403 from the proxy, v1.36.5 -> sumdb lookup 404.
@@ -37,7 +87,7 @@ release_vars() {
       K8S_TAGS=selinux,notest,grpcnotrace
       KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.36.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
-    *) die "unknown release '$1' (known: 1.28 1.36)" ;;
+    *) die "unknown release '$1' (known: 1.28 1.29 1.30 1.31 1.32 1.33 1.34 1.35 1.36)" ;;
   esac
   export K8S_TAGS
   RELEASE="$1"
@@ -45,13 +95,39 @@ release_vars() {
   MANIFEST="$CACHE/releases/$RELEASE-go.json"
   K8S_BIN="$CACHE/k8s/$K8S_VERSION/bin"
   WORK="$CACHE/work"
-  export GOTOOLCHAIN="$GO_TOOLCHAIN" CGO_ENABLED=0 GOOS=linux GOARCH=amd64
+  export CGO_ENABLED=0 GOOS=linux GOARCH=amd64
   export GOFLAGS="-buildvcs=false -mod=mod"
   # module proxy only: never fall back to fetching from VCS hosts directly
   GOPROXY="${GOPROXY:-https://proxy.golang.org}"; GOPROXY="${GOPROXY//,direct/}"; GOPROXY="${GOPROXY//|direct/}"
   [[ "$GOPROXY" == direct || -z "$GOPROXY" ]] && GOPROXY=https://proxy.golang.org
   export GOPROXY
   mkdir -p "$CACHE/releases" "$CACHE/tools" "$CACHE/bin" "$WORK"
+  resolve_auto
+  export GOTOOLCHAIN="$GO_TOOLCHAIN"
+}
+
+# GO_TOOLCHAIN=auto / K8S_TAGS=auto: read them from the k8s.io/kubernetes module (its
+# .go-version and hack/lib/golang.sh), as kubernetes' own build would use them.  A toolchain
+# the module proxy refuses is recorded (go_toolchain_reason) and the installed Go used instead.
+resolve_auto() {
+  local kdir want
+  [[ "$GO_TOOLCHAIN" == auto || "$K8S_TAGS" == auto ]] || return 0
+  kdir="$(moddl "k8s.io/kubernetes@$K8S_VERSION" Dir)" \
+    || die "k8s.io/kubernetes@$K8S_VERSION: not served by the module proxy (see above)"
+  if [[ "$K8S_TAGS" == auto ]]; then
+    if grep -q grpcnotrace "$kdir/hack/lib/golang.sh"; then K8S_TAGS=selinux,notest,grpcnotrace
+    else K8S_TAGS=selinux,notest; fi
+    export K8S_TAGS
+  fi
+  if [[ "$GO_TOOLCHAIN" == auto ]]; then
+    want="go$(tr -d '[:space:]' <"$kdir/.go-version")"
+    if modavail "golang.org/toolchain@v0.0.1-$want.$GOOS-$GOARCH"; then
+      GO_TOOLCHAIN="$want"
+    else
+      mset go_toolchain_reason "$(jstr "$want (kubernetes' .go-version) not on the module proxy: $MODERR; built with the installed Go")"
+      GO_TOOLCHAIN=local
+    fi
+  fi
 }
 
 mset() { json_set "$MANIFEST" "$@"; }
@@ -107,7 +183,8 @@ build_in() {
 # -------------------------------------------------------------------------- k8s
 k8s_wrapper() {
   local dir="$HACK_DIR/go/k8s-$RELEASE" kgomod
-  if [[ ! -s "$dir/go.mod" ]]; then
+  if ! grep -q "^require k8s.io/kubernetes $K8S_VERSION\$" "$dir/go.mod" 2>/dev/null; then
+    rm -f "$dir/go.sum"
     kgomod="$(moddl "k8s.io/kubernetes@$K8S_VERSION" GoMod)"
     mkdir -p "$dir"
     {
@@ -524,10 +601,46 @@ build_runc() {
   mset runc "{\"version\": $(jstr "$v"), \"dir\": $(jstr "$dir"), \"runc\": $(jstr "$dir/runc")}"
 }
 
+# build_k8s_only CMD,CMD...: just these Kubernetes commands, each moved into $K8S_BIN on its
+# own (a later full build finds the set incomplete and builds all seven).
+build_k8s_only() {
+  local wrapper ldflags pkgs=() c tmp want=()
+  IFS=, read -r -a want <<<"$1"
+  for c in "${want[@]}"; do
+    [[ " ${K8S_CMDS[*]} " == *" $c "* ]] || die "--only: unknown command '$c' (known: ${K8S_CMDS[*]})"
+    have_output "$K8S_BIN/$c" || pkgs+=("k8s.io/kubernetes/cmd/$c")
+  done
+  if [[ ${#pkgs[@]} -eq 0 ]]; then
+    skip_step "k8s-$K8S_VERSION-build-only" "$K8S_BIN has $1"
+  else
+    wrapper="$(k8s_wrapper)"
+    step "k8s-$K8S_VERSION-deps-only" -- bash -c 'cd "$1" && shift && go version && go list -tags "$K8S_TAGS" -deps "$@" >/dev/null' _ "$wrapper" "${pkgs[@]}"
+    if [[ -n "${KC_DEPS_ONLY:-}" ]]; then log "KC_DEPS_ONLY: modules fetched, not compiling"; return 0; fi
+    ldflags="$(k8s_ldflags)"
+    tmp="$(tmp_for "$K8S_BIN")"; mkdir -p "$tmp"
+    step "k8s-$K8S_VERSION-build-only" -- build_in "$wrapper" "$tmp" "$ldflags" -tags "$K8S_TAGS" "${pkgs[@]}"
+    step "k8s-$K8S_VERSION-verify-only" -- bash -c 'for b in "$1"/*; do file "$b" | grep -q "statically linked" && "$b" --version || exit 1; done' _ "$tmp"
+    mkdir -p "$K8S_BIN"
+    for c in "$tmp"/*; do commit_output "$c" "$K8S_BIN/$(basename "$c")"; done
+    rmdir "$tmp"
+  fi
+  mset kubernetes_version "$(jstr "$K8S_VERSION")"
+  mset k8s_bin "$(jstr "$K8S_BIN")"
+  mset go_toolchain "$(jstr "$GO_TOOLCHAIN")"
+}
+
 main() {
-  [[ $# -eq 1 ]] || die "usage: $0 RELEASE   (e.g. 1.28)"
+  [[ $# -eq 1 || ( $# -eq 3 && "$2" == --only ) ]] \
+    || die "usage: $0 RELEASE [--only kube-apiserver,kubelet,...]   (e.g. 1.28)"
   release_vars "$1"
   clean_stale_tmp
+  if [[ $# -eq 3 ]]; then
+    local t1; t1=$(date +%s)
+    [[ -s "$MANIFEST" ]] || mset complete false
+    build_k8s_only "$3"
+    echo "[timing] total-only $(( $(date +%s) - t1 ))s"
+    return 0
+  fi
   local t0; t0=$(date +%s)
   mset release "$(jstr "$RELEASE")"
   mset complete false

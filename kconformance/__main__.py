@@ -1,7 +1,9 @@
-"""Command line: ``python -m kconformance render-configs [--check]`` and ``validate``.
+"""Command line: ``python -m kconformance render-configs [--check]``, ``validate``,
+``verify-catalog`` and ``matrix``.
 
 render-configs writes kind-configs/<release>-<profile>.yaml from the catalog, for every release
 that has a node image; --check only reports drift (what CI and the unit tests use).
+verify-catalog compares the catalog's gate stages with each built release's own binaries.
 """
 
 from __future__ import annotations
@@ -65,8 +67,39 @@ def main(argv: list[str] | None = None) -> int:
     validate_cmd.add_argument("--k8s-version", required=True)
     validate_cmd.add_argument("--profile", default="gates")
     validate_cmd.add_argument("--feature-gates", default="")
+    verify = sub.add_parser(
+        "verify-catalog", help="compare the catalog's gate stages with the built binaries"
+    )
+    verify.add_argument("--k8s-version", required=True, help="releases, e.g. 1.28,1.36")
+    verify.add_argument(
+        "--components", default="kube-apiserver,kubelet", help="binaries to ask (comma-separated)"
+    )
+    verify.add_argument("--catalog", default=None, help="another catalog file")
+    verify.add_argument(
+        "--record", default=None, help="also write the binaries' outputs to DIR/<release>.json"
+    )
+    matrix_cmd = sub.add_parser(
+        "matrix", help="every suite on each release in turn, merged into MATRIX.md + JSON"
+    )
+    matrix_cmd.add_argument("--k8s-version", required=True, help="e.g. 1.28,1.29,...,1.36")
+    matrix_cmd.add_argument("--out", default="matrix", help="state, per-release reports, MATRIX.md")
+    matrix_cmd.add_argument("-n", "--workers", default="2", help="pytest-xdist workers")
+    matrix_cmd.add_argument(
+        "--build", action="store_true", help="run hack/build.sh for a release not built yet"
+    )
+    matrix_cmd.add_argument(
+        "--rerun", default="", help="releases to run again although the state file has them"
+    )
+    matrix_cmd.add_argument(
+        "--merge-only", action="store_true", help="only rewrite MATRIX.md from the state file"
+    )
+    matrix_cmd.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "matrix":
+            return _matrix(args)
+        if args.command == "verify-catalog":
+            return _verify_catalog(args)
         if args.command == "render-configs":
             return _render(Path(args.dir), args.check)
         if args.command == "clusters":
@@ -216,6 +249,166 @@ def _merge_reports(paths: list[Path], json_out: Path | None) -> int:
         c["verdict"] == "failed" for r in merged["features"] for c in r["releases"].values()
     )
     return 1 if failed else 0
+
+
+def _verify_catalog(args: argparse.Namespace) -> int:
+    """Print one line per catalog cell a release's binaries contradict; exit 1 if any."""
+    import json
+    import time
+
+    from kconformance.artifacts import cache_dir
+    from kconformance.catalog import load_catalog, normalize_release
+    from kconformance.gatetable import Recorder, find_binaries, verify_release
+
+    catalog = load_catalog(Path(args.catalog)) if args.catalog else default_catalog()
+    releases = [normalize_release(r) for r in args.k8s_version.split(",") if r.strip()]
+    for release in releases:
+        catalog.release(release)  # unknown release: one line, before any binary runs
+    components = [c.strip() for c in args.components.split(",") if c.strip()]
+    failed = 0
+    for release in releases:
+        start = time.monotonic()
+        binaries = find_binaries(catalog, release, cache_dir(), components)
+        recorder = Recorder({path: c for c, path in binaries.paths.items()})
+        lines = verify_release(catalog, binaries, recorder)
+        if args.record and binaries.paths:
+            folder = Path(args.record)
+            folder.mkdir(parents=True, exist_ok=True)
+            fixture = {"release": release, "version": binaries.version, "outputs": recorder.outputs}
+            (folder / f"{release}.json").write_text(json.dumps(fixture, indent=1, sort_keys=True))
+        for line in lines:
+            print(line)
+        failed += len(lines)
+        asked = ", ".join(sorted(binaries.paths)) or "none"
+        print(
+            f"[verify-catalog] {release} ({binaries.version or 'not built'}; {asked}): "
+            f"{len(catalog.gates)} gates, {len(lines)} mismatches, "
+            f"{time.monotonic() - start:.1f}s",
+            file=sys.stderr,
+        )
+    return 1 if failed else 0
+
+
+def _matrix(args: argparse.Namespace) -> int:
+    """Run the matrix (resumable), then merge whatever is finished into MATRIX.md + JSON."""
+    from kconformance import matrix
+    from kconformance.catalog import normalize_release
+
+    catalog = default_catalog()
+    releases = [normalize_release(r) for r in args.k8s_version.split(",") if r.strip()]
+    for release in releases:
+        catalog.release(release)
+    out = Path(args.out)
+    if args.merge_only:
+        state = matrix.MatrixState.load(out / "state.json")
+    else:
+        rerun = [normalize_release(r) for r in args.rerun.split(",") if r.strip()]
+        state = matrix.run_matrix(
+            releases,
+            out,
+            built=_built_release,
+            run_suites=lambda r, d, log: _run_suites(r, d, log, args.workers, args.pytest_args),
+            cleanup=_delete_release_clusters,
+            build=_build_release if args.build else None,
+            rerun=rerun,
+        )
+    written = matrix.write(matrix.merge(catalog, state, releases), out)
+    print("matrix written to " + ", ".join(str(p) for p in written))
+    bad = [r for r in releases if r not in state.runs or state.runs[r].status != "run"]
+    return 1 if bad else 0
+
+
+def _built_release(release: str):  # -> matrix.Built | None
+    from kconformance.artifacts import built_releases
+    from kconformance.matrix import Built
+
+    found = built_releases().get(release)
+    if found is None:
+        return None
+    return Built(found.kubernetes_version, found.node_image, found.kind)
+
+
+def _tee(argv: list[str], log: Path) -> int:
+    """Run argv, its output both on the terminal and in ``log``."""
+    import subprocess
+
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as sink:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            sink.write(line)
+        return proc.wait()
+
+
+def _build_release(release: str, log: Path) -> tuple[bool, str]:
+    """hack/build.sh RELEASE; on failure the reason names the failed step and its last line."""
+    root = Path(__file__).resolve().parent.parent
+    code = _tee([str(root / "hack" / "build.sh"), release], log)
+    if code == 0:
+        return True, ""
+    return False, build_failure_reason(log.read_text(errors="replace"), code)
+
+
+def build_failure_reason(output: str, code: int) -> str:
+    """'step NAME failed: CMD' (hack/lib.sh) plus the last line of the log tail it printed."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    step = next((line for line in reversed(lines) if " failed: " in line and "step " in line), "")
+    tail = [
+        line for line in lines if not line.startswith(("[timing]", "----", "error: phase", "step "))
+    ]
+    last = tail[-1] if tail else ""
+    if step:
+        name = step.split(" failed: ")[0].removeprefix("step ")
+        return f"step {name} failed: {last}"[:300]
+    return f"hack/build.sh exited {code}: {last}"[:300]
+
+
+def _run_suites(release: str, report_dir: Path, log: Path, workers: str, extra: list[str]) -> int:
+    argv = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suites",
+        "-n",
+        workers,
+        "--k8s-version",
+        release,
+        "-rfEs",
+        "--report-dir",
+        str(report_dir),
+        "--junitxml",
+        str(report_dir / "junit.xml"),
+        *extra,
+    ]
+    report_dir.mkdir(parents=True, exist_ok=True)
+    return _tee(argv, log)
+
+
+def _delete_release_clusters(release: str) -> None:
+    """Delete clusters of ``release`` whose pytest run is over (kept ones included), so the
+    next release starts with the memory free."""
+    from kconformance.artifacts import built_releases
+    from kconformance.kind import KindCLI
+    from kconformance.pool import pid_alive
+
+    registry = _registry()
+    leftover = [
+        r
+        for r in registry.records()
+        if r.profile_key.startswith(f"{release}-") and not pid_alive(r.owner_pid)
+    ]
+    if not leftover:
+        return
+    built = built_releases().get(release)
+    kind = KindCLI((built.kind if built else None) or "kind")
+    existing = set(kind.clusters())
+    for record in leftover:
+        if record.name in existing:
+            kind.delete(record.name)
+        registry.remove(record.name)
+        print(f"[matrix] deleted leftover cluster {record.name}")
 
 
 def _render(folder: Path, check: bool) -> int:

@@ -1,0 +1,343 @@
+"""The lifecycle matrix: every suite on every release in turn, merged into one feature x release
+table.
+
+A release is run as one ``pytest suites --k8s-version R`` (its own report directory); its
+clusters are deleted before the next release starts, so the run fits the machine's memory.
+A state file records each finished release (run, or not built with the reason), so an
+interrupted matrix run resumes with the first unfinished release. The merged table puts, in each
+cell, the catalog's stage of the feature's gates in that release next to the run's verdict (and
+the proof result where the report has one: a test's ``proof`` field, the outcome of the same test
+with the feature off).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kconformance.catalog import Catalog, Stage
+
+REPORT = "kconformance-report.json"
+
+
+@dataclass
+class ReleaseRun:
+    """One release's column: how it ended and where its report is."""
+
+    release: str
+    status: str  # "run" | "not built" | "run failed"
+    reason: str = ""
+    exit_code: int | None = None
+    report: str | None = None
+    kubernetes_version: str | None = None
+    node_image: str | None = None
+    kind: str | None = None
+    started: str | None = None
+    seconds: float | None = None
+
+
+@dataclass
+class MatrixState:
+    """The resumable record: finished releases, in the order they finished."""
+
+    path: Path
+    runs: dict[str, ReleaseRun] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> MatrixState:
+        state = cls(path)
+        if path.is_file():
+            for raw in json.loads(path.read_text()).get("releases", []):
+                run = ReleaseRun(**raw)
+                state.runs[run.release] = run
+        return state
+
+    def record(self, run: ReleaseRun) -> None:
+        self.runs[run.release] = run
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps({"releases": [asdict(r) for r in self.runs.values()]}, indent=2) + "\n"
+        )
+        os.replace(tmp, self.path)
+
+
+@dataclass(frozen=True)
+class Built:
+    """What the matrix needs to know of a built release (hack/build.sh's releases/R.json)."""
+
+    kubernetes_version: str
+    node_image: str
+    kind: str | None
+
+
+# Seams (tests replace them): is a release built, build it, run its suites, delete its clusters.
+BuiltLookup = Callable[[str], Built | None]
+Builder = Callable[[str, Path], tuple[bool, str]]  # (release, log) -> (ok, failure reason)
+SuiteRunner = Callable[[str, Path, Path], int]  # (release, report dir, log) -> pytest exit code
+Cleaner = Callable[[str], None]
+
+
+def run_matrix(
+    releases: Sequence[str],
+    out: Path,
+    *,
+    built: BuiltLookup,
+    run_suites: SuiteRunner,
+    cleanup: Cleaner,
+    build: Builder | None = None,
+    rerun: Sequence[str] = (),
+    say: Callable[[str], None] = print,
+) -> MatrixState:
+    """Run each release not yet finished in ``out/state.json``; return the final state.
+
+    A release that is not built (and, with ``build``, fails to build) becomes a "not built"
+    column with the reason; the others still run.
+    """
+    state = MatrixState.load(out / "state.json")
+    for release in releases:
+        if release in state.runs and release not in rerun:
+            say(f"[matrix] {release}: done earlier ({state.runs[release].status}), skipped")
+            continue
+        start = time.monotonic()
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        info = built(release)
+        if info is None and build is not None:
+            say(f"[matrix] {release}: building (hack/build.sh {release})")
+            ok, why = build(release, out / "logs" / f"build-{release}.log")
+            info = built(release) if ok else None
+            if info is None:
+                reason = why or "hack/build.sh succeeded but wrote no releases/<release>.json"
+                state.record(ReleaseRun(release, "not built", reason, started=started))
+                say(f"[matrix] {release}: not built: {reason}")
+                continue
+        if info is None:
+            reason = f"no node image built (run hack/build.sh {release})"
+            state.record(ReleaseRun(release, "not built", reason, started=started))
+            say(f"[matrix] {release}: not built: {reason}")
+            continue
+        report_dir = out / "runs" / release
+        say(f"[matrix] {release}: running every suite on {info.node_image}")
+        try:
+            code = run_suites(release, report_dir, out / "logs" / f"suites-{release}.log")
+        finally:
+            cleanup(release)
+        seconds = round(time.monotonic() - start, 1)
+        has_report = (report_dir / REPORT).is_file()
+        status = "run" if has_report else "run failed"
+        reason = "" if has_report else f"pytest exited {code} without writing {REPORT}"
+        state.record(
+            ReleaseRun(
+                release,
+                status,
+                reason,
+                exit_code=code,
+                report=str(report_dir / REPORT) if has_report else None,
+                kubernetes_version=info.kubernetes_version,
+                node_image=info.node_image,
+                kind=info.kind,
+                started=started,
+                seconds=seconds,
+            )
+        )
+        say(f"[timing] matrix-{release} {seconds}s (pytest exit {code})")
+    return state
+
+
+# -- merge ---------------------------------------------------------------------------------
+
+
+def stage_text(catalog: Catalog, gates: Sequence[str], release: str) -> str:
+    """The catalog's stage of a feature's gates in a release, e.g. "B+" or "A/B+"."""
+    if not gates:
+        return "no gate"
+    codes = [catalog.gates[g].stage(release) for g in gates]
+    texts = []
+    for gate, code in zip(gates, codes, strict=True):
+        if code is Stage.ABSENT and catalog.gates[gate].graduated_before(release):
+            texts.append("gone (GA)")
+        else:
+            texts.append(code.value)
+    return "/".join(dict.fromkeys(texts))
+
+
+def proof_text(tests: Sequence[Mapping[str, Any]]) -> str:
+    """Summarise the ``proof`` fields of a feature's tests (absent in older reports)."""
+    proofs = []
+    for test in tests:
+        proof = test.get("proof")
+        if proof in (None, "", {}):
+            continue
+        if isinstance(proof, Mapping):
+            value = proof.get("verdict") or proof.get("outcome") or proof.get("result")
+            proofs.append(str(value) if value is not None else json.dumps(proof, sort_keys=True))
+        else:
+            proofs.append(str(proof))
+    if not proofs:
+        return ""
+    counts: dict[str, int] = {}
+    for p in proofs:
+        counts[p] = counts.get(p, 0) + 1
+    return ", ".join(f"{n} {p}" if n > 1 else p for p, n in counts.items())
+
+
+def merge(catalog: Catalog, state: MatrixState, releases: Sequence[str]) -> dict[str, Any]:
+    """The matrix as data: one row per catalog feature, one cell per release."""
+    reports: dict[str, dict[str, Any]] = {}
+    for release in releases:
+        run = state.runs.get(release)
+        if run and run.report and Path(run.report).is_file():
+            reports[release] = json.loads(Path(run.report).read_text())
+    rows = []
+    for feature in catalog.features.values():
+        cells: dict[str, Any] = {}
+        for release in releases:
+            run = state.runs.get(release)
+            cell: dict[str, Any] = {"stage": stage_text(catalog, feature.gates, release)}
+            if run is None:
+                cell["verdict"] = "not run"
+            elif run.status != "run":
+                cell["verdict"] = run.status
+                cell["reason"] = run.reason
+            else:
+                cell.update(_verdict(reports[release], feature.name, release))
+            cells[release] = cell
+        rows.append(
+            {
+                "feature": feature.name,
+                "kep": feature.kep,
+                "sig": feature.sig,
+                "gates": list(feature.gates),
+                "releases": cells,
+            }
+        )
+    return {
+        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "releases": [
+            asdict(state.runs[r]) if r in state.runs else {"release": r, "status": "not run"}
+            for r in releases
+        ],
+        "features": rows,
+    }
+
+
+def _verdict(report: Mapping[str, Any], feature: str, release: str) -> dict[str, Any]:
+    row = next((f for f in report.get("features", []) if f.get("feature") == feature), None)
+    raw = (row or {}).get("releases", {}).get(release) or {"verdict": "not run"}
+    cell: dict[str, Any] = {"verdict": raw.get("verdict", "not run")}
+    for key in ("passed", "failed", "skipped", "seconds"):
+        if key in raw:
+            cell[key] = raw[key]
+    if raw.get("reasons"):
+        cell["reason"] = "; ".join(raw["reasons"])
+    tests = [
+        t
+        for t in report.get("tests", [])
+        if t.get("feature") == feature and t.get("release") == release
+    ]
+    failures = [t for t in tests if t.get("outcome") in ("failed", "error")]
+    if failures:
+        cell["failed_tests"] = [t["nodeid"] for t in failures]
+    proof = proof_text(tests)
+    if proof:
+        cell["proof"] = proof
+    return cell
+
+
+def machine() -> dict[str, Any]:
+    """Where the run happened: enough to compare runs of different machines."""
+    mem_gib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
+    return {
+        "hostname": platform.node(),
+        "kernel": platform.release(),
+        "cpus": os.cpu_count(),
+        "memory_gib": mem_gib,
+        "cgroup": "v2" if v2 else "v1",
+    }
+
+
+def markdown(matrix: Mapping[str, Any]) -> str:
+    """MATRIX.md: the table, the runs it came from, and every non-passing cell explained."""
+    releases = [r["release"] for r in matrix["releases"]]
+    m = matrix["machine"]
+    lines = [
+        "# Lifecycle matrix: seed features x Kubernetes releases",
+        "",
+        f"Generated {matrix['generated']} on {m['hostname']} ({m['cpus']} CPUs, "
+        f"{m['memory_gib']} GiB, kernel {m['kernel']}, cgroup {m['cgroup']}) by "
+        "`python -m kconformance matrix`. Each cell: the catalog's stage of the feature's "
+        "gates in that release (A alpha, B- beta off, B+ beta on, G GA, GL GA locked, X not "
+        "a gate; gone (GA) = removed after graduating), then the verdict of the run.",
+        "",
+        "| release | Kubernetes | node image | kind | status | time |",
+        "|---|---|---|---|---|---|",
+    ]
+    for run in matrix["releases"]:
+        status = run["status"]
+        if run.get("reason"):
+            status += f": {run['reason']}"
+        seconds = f"{run['seconds']}s" if run.get("seconds") is not None else ""
+        lines.append(
+            f"| {run['release']} | {run.get('kubernetes_version') or ''} | "
+            f"{run.get('node_image') or ''} | {_kind_version(run.get('kind'))} | {status} | "
+            f"{seconds} |"
+        )
+    lines += ["", "| Feature | KEP | " + " | ".join(releases) + " |"]
+    lines.append("|---|---|" + "---|" * len(releases))
+    notes = []
+    for row in matrix["features"]:
+        cells = []
+        for release in releases:
+            cell = row["releases"][release]
+            text = f"{cell['stage']}: {_short(cell)}"
+            if cell.get("proof"):
+                text += f"; off: {cell['proof']}"
+            cells.append(text)
+            if cell["verdict"] not in ("passed", "not run") and cell.get("reason"):
+                notes.append(
+                    f"- {row['feature']} on {release} ({cell['verdict']}): {cell['reason']}"
+                )
+            for nodeid in cell.get("failed_tests", []):
+                notes.append(f"- {row['feature']} on {release}: failed `{nodeid}`")
+        lines.append(f"| {row['feature']} | {row['kep']} | " + " | ".join(cells) + " |")
+    if notes:
+        lines += ["", "## Cells that did not pass", ""] + notes
+    return "\n".join(lines) + "\n"
+
+
+def _short(cell: Mapping[str, Any]) -> str:
+    verdict = cell["verdict"]
+    if verdict in ("passed", "failed", "skipped") and "passed" in cell:
+        total = cell.get("passed", 0) + cell.get("failed", 0) + cell.get("skipped", 0)
+        return f"{verdict} {cell.get('passed', 0)}/{total}"
+    return verdict
+
+
+def _kind_version(path: str | None) -> str:
+    if not path:
+        return ""
+    name = Path(path).name
+    return name.removeprefix("kind-") if name.startswith("kind-") else name
+
+
+def write(matrix: Mapping[str, Any], out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    json_path = out / "matrix.json"
+    json_path.write_text(json.dumps(matrix, indent=2) + "\n")
+    md_path = out / "MATRIX.md"
+    md_path.write_text(markdown(matrix))
+    return [md_path, json_path]
