@@ -47,14 +47,39 @@ def test_kubelet_runs_with_parallel_image_pulls(kube: Kube) -> None:
 
 @pytest.fixture
 def slow_registry(kube: Kube) -> Iterator[tuple[LocalRegistry, str]]:
-    """A local registry listening on the node's 127.0.0.1 (see suites/sig_node/registry.py)."""
+    """A local registry listening on the node's 127.0.0.1 (see suites/sig_node/registry.py).
+
+    containerd 1.6's CRI talks plain HTTP to a localhost registry by itself; containerd 2.x
+    tries HTTPS first ("tls: first record does not look like a TLS handshake", seen on 1.36)
+    unless a hosts.toml under its registry config_path names the plain-HTTP server, so the
+    fixture writes one (and removes it after)."""
     node = a_node(kube)
     pid = int(run(["docker", "inspect", "-f", "{{.State.Pid}}", node], timeout=30).stdout)
     registry = LocalRegistry(pid, delay=PULL_DELAY).start()
+    hosts_dir = f"/etc/containerd/certs.d/{registry.address}"
+    hosts_toml = (
+        f'server = "http://{registry.address}"\n'
+        f'[host."http://{registry.address}"]\n'
+        '  capabilities = ["pull", "resolve"]\n'
+    )
     try:
+        run(
+            [
+                "docker",
+                "exec",
+                "-i",
+                node,
+                "sh",
+                "-c",
+                f"mkdir -p {hosts_dir} && cat > {hosts_dir}/hosts.toml",
+            ],
+            input_text=hosts_toml,
+            timeout=30,
+        )
         yield registry, node
     finally:
         registry.stop()
+        node_exec(node, "rm", "-rf", hosts_dir, check=False)
 
 
 def _pull_failed(pod: dict[str, Any] | None) -> str | None:
