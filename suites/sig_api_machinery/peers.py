@@ -148,8 +148,19 @@ def _unavailable(exc: BaseException) -> bool:
     return isinstance(exc, CommandError) and "ServiceUnavailable" in exc.output
 
 
-def rerouted_total(kube: Kube, peer: Peer) -> float:
-    """Sum of the peer's apiserver_rerouted_request_total samples (0 when it has none yet)."""
+def rerouted_total(kube: Kube, peer: Peer, resource: str = "jobs") -> float:
+    """The peer's apiserver_rerouted_request_total for ``resource`` (0 before any).
+
+    1.28 labels the counter by response code only; later releases also by group, version and
+    resource (1.36 also counts proxied discovery requests, with an empty resource): there only
+    the samples of ``resource`` count.
+    """
     text = peer_get(kube, peer, "/metrics")
-    samples = re.findall(r"^apiserver_rerouted_request_total(?:\{[^}]*\})? (\S+)$", text, re.M)
-    return sum(float(v) for v in samples)
+    total = 0.0
+    for labels, value in re.findall(
+        r"^apiserver_rerouted_request_total(?:\{([^}]*)\})? (\S+)$", text, re.M
+    ):
+        found = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+        if found.get("resource", resource) == resource:
+            total += float(value)
+    return total
