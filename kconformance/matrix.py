@@ -212,6 +212,7 @@ def merge(catalog: Catalog, state: MatrixState, releases: Sequence[str]) -> dict
             {
                 "feature": feature.name,
                 "kep": feature.kep,
+                "reference": feature.reference,
                 "sig": feature.sig,
                 "gates": list(feature.gates),
                 "releases": cells,
@@ -313,7 +314,7 @@ def markdown(matrix: Mapping[str, Any]) -> str:
                 )
             for nodeid in cell.get("failed_tests", []):
                 notes.append(f"- {row['feature']} on {release}: failed `{nodeid}`")
-        lines.append(f"| {row['feature']} | {row['kep']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {row['feature']} | {row['reference']} | " + " | ".join(cells) + " |")
     if notes:
         lines += ["", "## Cells that did not pass", ""] + notes
     return "\n".join(lines) + "\n"

@@ -17,7 +17,16 @@ from kconformance.catalog import release_key
 from kconformance.errors import KconformanceError
 
 REPORT_NAME = "kconformance-report.json"
-_RANK = {"not run": 0, "skipped": 1, "passed": 2, "failed": 3}
+# Which shard's verdict a merged cell keeps: the one that says most (report.py's verdicts).
+_RANK = {
+    "not run": 0,
+    "not testable": 1,
+    "skipped": 2,
+    "configured": 3,
+    "passed": 4,
+    "partial": 5,
+    "failed": 6,
+}
 
 
 def find_reports(paths: Iterable[Path]) -> list[Path]:
@@ -37,13 +46,28 @@ def find_reports(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
+_PROOF_RANK = {
+    "not run": 0,
+    "cannot be switched off": 1,
+    "proved": 2,
+    "no evidence": 3,
+    "not proved": 4,
+}
+
+
 def _merge_cell(into: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
     if _RANK.get(cell.get("verdict", "not run"), 0) > _RANK.get(into.get("verdict", "not run"), 0):
         verdict = cell["verdict"]
     else:
         verdict = into.get("verdict", "not run")
+    if {verdict, into.get("verdict"), cell.get("verdict")} >= {"passed", "skipped"}:
+        verdict = "partial"  # one shard's tests passed, another's were skipped
     merged: dict[str, Any] = {"verdict": verdict}
-    if verdict == "not run":
+    proofs = [c["proof"] for c in (into, cell) if c.get("proof")]
+    if proofs:  # the proof a shard ran; "not proved" wins over "proved"
+        merged["proof"] = max(proofs, key=lambda p: _PROOF_RANK.get(p.get("verdict", ""), 0))
+    if verdict in ("not run", "not testable"):
+        merged["reasons"] = sorted(set(into.get("reasons", [])) | set(cell.get("reasons", [])))
         return merged
     for key in ("passed", "failed", "skipped"):
         merged[key] = int(into.get(key, 0)) + int(cell.get(key, 0))
@@ -84,7 +108,15 @@ def merge(reports: list[Path]) -> dict[str, Any]:
     }
 
 
-_MARK = {"passed": "passed", "failed": "**FAILED**", "skipped": "skipped", "not run": "-"}
+_MARK = {
+    "passed": "passed",
+    "partial": "partial",
+    "configured": "configured",
+    "failed": "**FAILED**",
+    "skipped": "skipped",
+    "not testable": "not testable",
+    "not run": "-",
+}
 
 
 def markdown(merged: dict[str, Any]) -> str:
@@ -105,14 +137,18 @@ def markdown(merged: dict[str, Any]) -> str:
             verdict = cell["verdict"]
             totals[verdict] += 1
             text = _MARK[verdict]
-            if verdict != "not run":
+            if "passed" in cell:
                 count = cell["passed"] + cell["failed"] + cell["skipped"]
                 text += f" {cell['passed']}/{count}, {cell['seconds']}s"
+            if cell.get("proof", {}).get("verdict", "not run") != "not run":
+                text += f"; off: {cell['proof']['verdict']}"
             cells.append(text)
             for reason in cell.get("reasons", []):
                 notes.append(f"- {row['feature']} on {release}: {reason}")
         lines.append(
-            f"| {row['feature']} | {row['kep']} | {row['sig']} | " + " | ".join(cells) + " |"
+            f"| {row['feature']} | {row.get('reference', row['kep'])} | {row['sig']} | "
+            + " | ".join(cells)
+            + " |"
         )
     lines += [
         "",

@@ -96,7 +96,7 @@ class ReportCollector:
         rows = []
         for feature in self.catalog.features.values():
             cells = {}
-            not_testable = getattr(feature, "not_testable", None)
+            not_testable = feature.not_testable
             for release in releases:
                 tests = [r for r in by_feature.get(feature.name, []) if r.release == release]
                 cell = _cell([t for t in tests if t.mode == "verify"])
@@ -108,6 +108,8 @@ class ReportCollector:
                 {
                     "feature": feature.name,
                     "kep": feature.kep,
+                    "pr": feature.pr,
+                    "reference": feature.reference,
                     "sig": feature.sig,
                     "gates": list(feature.gates),
                     "title": feature.title,
@@ -235,7 +237,9 @@ def _proof_text(proof: dict[str, Any]) -> str:
 
 def _markdown(rows: list[dict[str, Any]], releases: list[str], generated: str) -> str:
     head = (
-        "| Feature | KEP | SIG | Gates | " + " | ".join(f"{r} | {r} proof" for r in releases) + " |"
+        "| Feature | KEP / PR | SIG | Gates | "
+        + " | ".join(f"{r} | {r} proof" for r in releases)
+        + " |"
     )
     sep = "|---|---|---|---|" + "---|---|" * len(releases)
     lines = [f"# kconformance report ({generated})", "", head, sep]
@@ -256,7 +260,7 @@ def _markdown(rows: list[dict[str, Any]], releases: list[str], generated: str) -
             cells.append(_proof_text(cell["proof"]))
         gates = ", ".join(row["gates"]) or "none"
         lines.append(
-            f"| {row['feature']} | {row['kep']} | {row['sig']} | {gates} | "
+            f"| {row['feature']} | {row['reference']} | {row['sig']} | {gates} | "
             + " | ".join(cells)
             + " |"
         )

@@ -259,7 +259,7 @@ def test_report_files_written_after_a_run(project):
     row = next(r for r in report["features"] if r["feature"] == "JobBackoffLimitPerIndex")
     assert row["releases"]["1.28"]["verdict"] == "passed"
     md = (project.path / "out" / "kconformance-report.md").read_text()
-    assert "| JobBackoffLimitPerIndex | 3850 | sig_apps |" in md
+    assert "| JobBackoffLimitPerIndex | KEP 3850 | sig_apps |" in md
 
 
 def test_junit_carries_sig_feature_and_kep(project):
