@@ -183,7 +183,7 @@ def test_merge_has_a_row_per_feature_with_stage_verdict_and_proof(tmp_path):
     assert userns["releases"]["1.28"]["reason"] == "needs containerd >= 2.0"
     assert "proof" not in userns["releases"]["1.28"]  # absent field tolerated
     text = markdown(matrix)
-    assert "| SidecarContainers | 753 | A: passed 1/1; off: failed |" in text
+    assert "| SidecarContainers | KEP 753 | A: passed 1/1; off: failed |" in text
     assert "not built: no node image built (run hack/build.sh 1.33)" in text
     assert "UserNamespacesSupport on 1.28 (skipped): needs containerd >= 2.0" in text
 
