@@ -149,7 +149,7 @@ class ControllerPlugin:
             terminalreporter.section("kconformance timings")
             for line in lines:
                 terminalreporter.write_line(line)
-        if self.run.settings.prove:
+        if self.run.settings.prove and self.collector.has_results:
             terminalreporter.section("kconformance feature-off proof")
             for line in self.collector.proof_lines():
                 terminalreporter.write_line(line)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kconformance.catalog import Catalog, Feature
+from kconformance.errors import ProfileError
 from kconformance.profiles import (
     Profile,
     feature_can_be_off,
@@ -120,6 +121,11 @@ def _plan_proof(
         host=host,
     )
     plan = TestPlan(release, feature, profile, proof=True)
+    try:
+        validate_profile(catalog, profile)
+    except ProfileError as refused:
+        # the components would not start with the feature off: nothing a test could run on
+        return _skip(plan, f"proof: no cluster can run with {feature.name} off: {refused}")
     reason = feature.unavailable_reason(release, host)
     if reason:
         return _skip(plan, f"{feature.name} ({feature.reference}) on {release}: {reason}")

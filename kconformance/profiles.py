@@ -144,10 +144,15 @@ def resolve_off_profile(
     """
     base = feature.profile
     spec = catalog.profile(base)
+    # other features of its profile stay, unless they share a gate with it (off with it too)
     others = (
         []
         if base == "gates"
-        else [f for f in catalog.features_in_profile(base) if f.name != feature.name]
+        else [
+            f
+            for f in catalog.features_in_profile(base)
+            if f.name != feature.name and not set(f.gates) & set(feature.gates)
+        ]
     )
     needed = [f for f in needs if f.name != feature.name]
     gates = dict(extra_gates or {})
@@ -301,10 +306,14 @@ def proof_impossible_reason(catalog: Catalog, release: str, feature: Feature) ->
     if feature.gates:
         return feature_can_be_off(catalog, release, feature)
     if (
-        feature.kubelet
+        feature.kubelet_for(release)
         or feature.apiserver_args
         or feature.controller_manager_args
         or feature.runtime_config_for(release)
+        or feature.kubelet_args
+        or feature.kubelet_env_for(release)
+        or feature.node_files
+        or feature.components
     ):
         return None
     return (

@@ -112,3 +112,16 @@ def test_a_proof_keeps_the_profile_components_and_drops_the_feature_ones(catalog
     assert lb.gates == {"StableLoadBalancerNodeSet": False}
     kms = plan_test(catalog, "1.28", "KMSv2", prove=True).profile
     assert kms.components == () and "encryption-provider-config" not in dict(kms.apiserver_args)
+
+
+def test_proof_drops_the_profiles_features_that_share_the_gate(catalog):
+    """topology-options' placement feature uses the same gates: it goes off with the options,
+    so its kubelet settings (refused with the gates off) are not in the off profile."""
+    plan = plan_test(catalog, "1.28", "TopologyManagerPolicyOptions", prove=True)
+    assert plan.skip is None
+    assert "topologyManagerPolicyOptions" not in plan.profile.kubelet
+
+
+def test_proof_of_a_drop_in_feature_runs_without_its_files(catalog):
+    plan = plan_test(catalog, "1.28", "KubeletDropInConfigDir", prove=True)
+    assert plan.skip is None and plan.profile.name == "baseline"
