@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 
 from kconformance.errors import KconformanceError
+from kconformance.lifetimes import ClusterLifetimes, write_plan
 from kconformance.report import ReportCollector
 from kconformance.runtime import Run
+from kconformance.stash import tests_by_profile
 from kconformance.terminal import write_line
 
 
@@ -60,6 +62,7 @@ class ControllerPlugin:
         self._tail: threading.Thread | None = None
         self._stop_tail = threading.Event()
         self._print_lock = threading.Lock()
+        self.lifetimes = ClusterLifetimes(run.identity.run_dir, run.pool.release)
         run.on_event = lambda event: write_line(config, event.line())
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
@@ -75,6 +78,7 @@ class ControllerPlugin:
         """Start printing the workers' cluster events as they happen."""
         if self._tail is not None:
             return
+        self.run.pool.on_event = None  # from now on the tail prints every event, once
         self._tail = threading.Thread(target=self._tail_events, name="kconformance-events")
         self._tail.daemon = True
         self._tail.start()
@@ -91,10 +95,22 @@ class ControllerPlugin:
                 write_line(self.config, event.line())
 
     # -- session ------------------------------------------------------------------------------
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Without xdist the controller collects: it says which profile each test runs on."""
+        if session.items and not self._keeps_clusters():
+            write_plan(self.run.identity.run_dir, tests_by_profile(session.items))
+
+    def _keeps_clusters(self) -> bool:
+        settings = self.run.settings
+        return settings.keep_clusters or settings.existing_cluster
+
     @pytest.hookimpl(trylast=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Every report, from every worker, feeds the feature report."""
+        """Every report, from every worker, feeds the feature report; a test's last report
+        may free its profile's cluster."""
         self.collector.add(report)
+        if report.when == "teardown" and not self._keeps_clusters():
+            self.lifetimes.test_finished(report.nodeid)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -118,9 +134,11 @@ class ControllerPlugin:
         run = self.run
         if run.settings.existing_cluster or not run.identity.run_dir.exists():
             return  # no process of this run got as far as a cluster
-        if tailing:
-            run.pool.on_event = None  # teardown events: printed below from the file, once
         with signals_deferred(lambda line: write_line(self.config, line)):
+            self.lifetimes.wait()
+            if tailing:
+                self._print_new_events()
+                run.pool.on_event = None  # teardown events: printed below from the file, once
             left = run.pool.teardown()
         if tailing:
             self._print_new_events()

@@ -93,6 +93,11 @@ class ClusterPool:
     def acquire(self, profile: Profile) -> ClusterRecord:
         """The ready cluster for ``profile``, created by whichever process asks first."""
         with file_lock(self.run_dir / f"{profile.key}.lock"):
+            if (self.run_dir / f"{profile.key}.released").exists():
+                raise ClusterError(
+                    f"the cluster of profile {profile.key} was deleted once every test that "
+                    "needed it had finished; nothing in this run should ask for it again"
+                )
             state_path = self._state_path(profile)
             name = self._state_name(state_path)
             if name is None and state_path.exists():  # torn: find the name another way
@@ -307,22 +312,34 @@ class ClusterPool:
         Returns:
             The clusters that could not be deleted (they stay in the registry).
         """
-        left = []
-        for record in self.run_clusters():
-            if record.run_id != self.run_id:
-                continue  # claimed by a later run already
-            if record.keep and record.state == "ready":
-                self._emit(Event("kept", record.name, record.profile_key, detail="--keep-clusters"))
-                continue
-            self._emit(Event("deleting", record.name, record.profile_key))
-            started = time.monotonic()
-            if self._delete(record.name, record.profile_key):
-                self._emit(
-                    Event("deleted", record.name, record.profile_key, time.monotonic() - started)
-                )
-            else:
-                left.append(record)
-        return left
+        return [r for r in self.run_clusters() if not self._retire(r)]
+
+    def release(self, profile_key: str) -> None:
+        """Delete this run's cluster of ``profile_key`` now: no test left in the run needs it.
+
+        A run with many profiles would otherwise keep every cluster it made alive to the end,
+        and idle control planes take the CPU and memory the next clusters need.
+        """
+        with file_lock(self.run_dir / f"{profile_key}.lock"):
+            for record in self.run_clusters():
+                if record.profile_key == profile_key:
+                    self._retire(record)
+            # a prefetch still walking its list must not create it again
+            write_json(self.run_dir / f"{profile_key}.released", {"released": True})
+
+    def _retire(self, record: ClusterRecord) -> bool:
+        """Delete one cluster of this run unless kept; False when ``kind delete`` failed."""
+        if record.run_id != self.run_id:
+            return True  # claimed by a later run already
+        if record.keep and record.state == "ready":
+            self._emit(Event("kept", record.name, record.profile_key, detail="--keep-clusters"))
+            return True
+        self._emit(Event("deleting", record.name, record.profile_key))
+        started = time.monotonic()
+        if not self._delete(record.name, record.profile_key):
+            return False
+        self._emit(Event("deleted", record.name, record.profile_key, time.monotonic() - started))
+        return True
 
     def sweep(self) -> list[str]:
         """Delete clusters whose owning run died; never touch kept ones or foreign clusters."""

@@ -31,3 +31,8 @@ def needed_profiles(items: list[pytest.Item]) -> dict[str, Any]:
             profile = item.stash[PLAN].profile
             profiles.setdefault(profile.key, profile)
     return profiles
+
+
+def tests_by_profile(items: list[pytest.Item]) -> dict[str, str]:
+    """Which profile's cluster each test that needs one runs on: nodeid -> profile key."""
+    return {item.nodeid: item.stash[PLAN].profile.key for item in items if needs_cluster(item)}

@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 
 from kconformance.errors import KconformanceError
+from kconformance.lifetimes import write_plan
 from kconformance.runtime import Run
-from kconformance.stash import needed_profiles, needs_cluster
+from kconformance.stash import needed_profiles, needs_cluster, tests_by_profile
 
 
 class WorkerPlugin:
@@ -30,6 +31,8 @@ class WorkerPlugin:
         if self.config.option.collectonly or run.settings.existing_cluster:
             return
         profiles = needed_profiles(session.items)
+        if profiles and run.worker_index == 0 and not run.settings.keep_clusters:
+            write_plan(run.identity.run_dir, tests_by_profile(session.items))
         if profiles and run.settings.prefetch:
             run.pool.prefetch(list(profiles.values()), run.worker_index)
 

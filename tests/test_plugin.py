@@ -499,3 +499,50 @@ def test_tests_of_a_component_built_apart_skip_naming_its_script(project):
         ["*SKIPPED*profile 'cloud-lb' runs the fake-ccm component*run hack/build-fake-ccm.sh 1.28*"]
     )
     assert kind_calls(project) == []
+
+
+TWO_PROFILES = """
+import pytest
+
+@pytest.mark.feature("JobBackoffLimitPerIndex")
+def test_a_on_gates(cluster):
+    pass
+
+@pytest.mark.feature("ServiceNodePortStaticSubrange")
+def test_b_on_nodeport(cluster):
+    pass
+
+@pytest.mark.feature("PodIndexLabel")
+def test_c_on_gates_again(cluster):
+    pass
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["n0", "n2"])
+def test_a_cluster_is_deleted_once_its_last_test_finished(project, workers):
+    """The nodeport cluster goes as soon as its only test is done, before the run ends."""
+    project.makepyfile(**{"suites/sig_apps/test_two": TWO_PROFILES})
+    result = project.runpytest_subprocess(
+        "suites/sig_apps/test_two.py", *BASE, *workers, "-p", "no:randomly"
+    )
+    result.assert_outcomes(passed=3)
+    calls = [
+        " ".join(c[:2]) + " " + c[c.index("--name") + 1].split("-")[1]
+        for c in kind_calls(project)
+        if c[:2] in (["create", "cluster"], ["delete", "cluster"])
+    ]
+    assert sorted(calls) == [
+        "create cluster gates",
+        "create cluster nodeport",
+        "delete cluster gates",
+        "delete cluster nodeport",
+    ]
+    if not workers:  # one process, tests in order: nodeport goes before the last gates test
+        assert calls.index("delete cluster nodeport") < calls.index("delete cluster gates")
+    else:  # printed once, by the controller's event tail
+        printed = [
+            line
+            for line in result.stdout.lines
+            if "kconformance: cluster" in line and "[1.28-nodeport] deleted in" in line
+        ]
+        assert len(printed) == 1, result.stdout.str()
