@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -81,7 +82,7 @@ class Built:
 BuiltLookup = Callable[[str], Built | None]
 Builder = Callable[[str, Path], tuple[bool, str]]  # (release, log) -> (ok, failure reason)
 SuiteRunner = Callable[[str, Path, Path], int]  # (release, report dir, log) -> pytest exit code
-Cleaner = Callable[[str], None]
+Cleaner = Callable[[str, Path], None]  # (release, the suites' log): delete that run's clusters
 
 
 def run_matrix(
@@ -123,11 +124,12 @@ def run_matrix(
             say(f"[matrix] {release}: not built: {reason}")
             continue
         report_dir = out / "runs" / release
+        log = out / "logs" / f"suites-{release}.log"
         say(f"[matrix] {release}: running every suite on {info.node_image}")
         try:
-            code = run_suites(release, report_dir, out / "logs" / f"suites-{release}.log")
+            code = run_suites(release, report_dir, log)
         finally:
-            cleanup(release)
+            cleanup(release, log)
         seconds = round(time.monotonic() - start, 1)
         has_report = (report_dir / REPORT).is_file()
         status = "run" if has_report else "run failed"
@@ -148,6 +150,15 @@ def run_matrix(
         )
         say(f"[timing] matrix-{release} {seconds}s (pytest exit {code})")
     return state
+
+
+_RUN_LINE = re.compile(r"^kconformance: releases .*; run ([0-9a-f]+)\s*$", re.M)
+
+
+def run_ids(log_text: str) -> set[str]:
+    """The run ids a pytest run of ours printed in its header: the only clusters it may delete
+    (the registry under the cache is shared with every other run on the machine)."""
+    return set(_RUN_LINE.findall(log_text))
 
 
 # -- merge ---------------------------------------------------------------------------------
