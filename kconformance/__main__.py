@@ -273,7 +273,9 @@ def _matrix(args: argparse.Namespace) -> int:
             build=_build_release if args.build else None,
             rerun=rerun,
         )
-    written = matrix.write(matrix.merge(catalog, state, releases), out)
+    selection = " ".join(args.pytest_args)
+    selection = f"pytest suites {selection}" if selection else "every suite"
+    written = matrix.write(matrix.merge(catalog, state, releases, selection), out)
     print("matrix written to " + ", ".join(str(p) for p in written))
     bad = [r for r in releases if r not in state.runs or state.runs[r].status != "run"]
     return 1 if bad else 0

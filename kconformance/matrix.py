@@ -198,7 +198,9 @@ def proof_text(tests: Sequence[Mapping[str, Any]]) -> str:
     return ", ".join(f"{n} {p}" if n > 1 else p for p, n in counts.items())
 
 
-def merge(catalog: Catalog, state: MatrixState, releases: Sequence[str]) -> dict[str, Any]:
+def merge(
+    catalog: Catalog, state: MatrixState, releases: Sequence[str], selection: str = ""
+) -> dict[str, Any]:
     """The matrix as data: one row per catalog feature, one cell per release."""
     reports: dict[str, dict[str, Any]] = {}
     for release in releases:
@@ -231,6 +233,7 @@ def merge(catalog: Catalog, state: MatrixState, releases: Sequence[str]) -> dict
     return {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),
+        "selection": selection or "every suite",
         "releases": [
             asdict(state.runs[r]) if r in state.runs else {"release": r, "status": "not run"}
             for r in releases
@@ -293,6 +296,8 @@ def markdown(matrix: Mapping[str, Any]) -> str:
         "`python -m kconformance matrix`. Each cell: the catalog's stage of the feature's "
         "gates in that release (A alpha, B- beta off, B+ beta on, G GA, GL GA locked, X not "
         "a gate; gone (GA) = removed after graduating), then the verdict of the run.",
+        "",
+        f"Tests run: {matrix.get('selection', 'every suite')}.",
         "",
         "| release | Kubernetes | node image | kind | status | time |",
         "|---|---|---|---|---|---|",
