@@ -312,7 +312,9 @@ def _matrix(args: argparse.Namespace) -> int:
             build=_build_release if args.build else None,
             rerun=rerun,
         )
-    written = matrix.write(matrix.merge(catalog, state, releases), out)
+    selection = " ".join(args.pytest_args)
+    selection = f"pytest suites {selection}" if selection else "every suite"
+    written = matrix.write(matrix.merge(catalog, state, releases, selection), out)
     print("matrix written to " + ", ".join(str(p) for p in written))
     bad = [r for r in releases if r not in state.runs or state.runs[r].status != "run"]
     return 1 if bad else 0
@@ -386,18 +388,23 @@ def _run_suites(release: str, report_dir: Path, log: Path, workers: str, extra: 
     return _tee(argv, log)
 
 
-def _delete_release_clusters(release: str) -> None:
-    """Delete clusters of ``release`` whose pytest run is over (kept ones included), so the
-    next release starts with the memory free."""
+def _delete_release_clusters(release: str, log: Path) -> None:
+    """Delete what the matrix's own pytest run of ``release`` left behind (it normally deletes
+    its clusters itself), so the next release starts with the memory free. Only clusters of the
+    run ids that run printed, never another run's: the registry is shared by the machine."""
     from kconformance.artifacts import built_releases
     from kconformance.kind import KindCLI
+    from kconformance.matrix import run_ids
     from kconformance.pool import pid_alive
 
+    ours = run_ids(log.read_text(errors="replace")) if log.is_file() else set()
     registry = _registry()
     leftover = [
         r
         for r in registry.records()
-        if r.profile_key.startswith(f"{release}-") and not pid_alive(r.owner_pid)
+        if r.run_id in ours
+        and r.profile_key.startswith(f"{release}-")
+        and not pid_alive(r.owner_pid)
     ]
     if not leftover:
         return
@@ -407,8 +414,8 @@ def _delete_release_clusters(release: str) -> None:
     for record in leftover:
         if record.name in existing:
             kind.delete(record.name)
+            print(f"[matrix] deleted leftover cluster {record.name} (run {record.run_id})")
         registry.remove(record.name)
-        print(f"[matrix] deleted leftover cluster {record.name}")
 
 
 def _render(folder: Path, check: bool) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -81,7 +82,7 @@ class Built:
 BuiltLookup = Callable[[str], Built | None]
 Builder = Callable[[str, Path], tuple[bool, str]]  # (release, log) -> (ok, failure reason)
 SuiteRunner = Callable[[str, Path, Path], int]  # (release, report dir, log) -> pytest exit code
-Cleaner = Callable[[str], None]
+Cleaner = Callable[[str, Path], None]  # (release, the suites' log): delete that run's clusters
 
 
 def run_matrix(
@@ -123,11 +124,12 @@ def run_matrix(
             say(f"[matrix] {release}: not built: {reason}")
             continue
         report_dir = out / "runs" / release
+        log = out / "logs" / f"suites-{release}.log"
         say(f"[matrix] {release}: running every suite on {info.node_image}")
         try:
-            code = run_suites(release, report_dir, out / "logs" / f"suites-{release}.log")
+            code = run_suites(release, report_dir, log)
         finally:
-            cleanup(release)
+            cleanup(release, log)
         seconds = round(time.monotonic() - start, 1)
         has_report = (report_dir / REPORT).is_file()
         status = "run" if has_report else "run failed"
@@ -148,6 +150,15 @@ def run_matrix(
         )
         say(f"[timing] matrix-{release} {seconds}s (pytest exit {code})")
     return state
+
+
+_RUN_LINE = re.compile(r"^kconformance: releases .*; run ([0-9a-f]+)\s*$", re.M)
+
+
+def run_ids(log_text: str) -> set[str]:
+    """The run ids a pytest run of ours printed in its header: the only clusters it may delete
+    (the registry under the cache is shared with every other run on the machine)."""
+    return set(_RUN_LINE.findall(log_text))
 
 
 # -- merge ---------------------------------------------------------------------------------
@@ -187,7 +198,9 @@ def proof_text(tests: Sequence[Mapping[str, Any]]) -> str:
     return ", ".join(f"{n} {p}" if n > 1 else p for p, n in counts.items())
 
 
-def merge(catalog: Catalog, state: MatrixState, releases: Sequence[str]) -> dict[str, Any]:
+def merge(
+    catalog: Catalog, state: MatrixState, releases: Sequence[str], selection: str = ""
+) -> dict[str, Any]:
     """The matrix as data: one row per catalog feature, one cell per release."""
     reports: dict[str, dict[str, Any]] = {}
     for release in releases:
@@ -221,6 +234,7 @@ def merge(catalog: Catalog, state: MatrixState, releases: Sequence[str]) -> dict
     return {
         "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),
+        "selection": selection or "every suite",
         "releases": [
             asdict(state.runs[r]) if r in state.runs else {"release": r, "status": "not run"}
             for r in releases
@@ -283,6 +297,8 @@ def markdown(matrix: Mapping[str, Any]) -> str:
         "`python -m kconformance matrix`. Each cell: the catalog's stage of the feature's "
         "gates in that release (A alpha, B- beta off, B+ beta on, G GA, GL GA locked, X not "
         "a gate; gone (GA) = removed after graduating), then the verdict of the run.",
+        "",
+        f"Tests run: {matrix.get('selection', 'every suite')}.",
         "",
         "| release | Kubernetes | node image | kind | status | time |",
         "|---|---|---|---|---|---|",

@@ -70,7 +70,7 @@ class FakeWorld:
         (report_dir / "kconformance-report.json").write_text(json.dumps(report))
         return 1 if "failed" in self.outcomes[release].values() else 0
 
-    def clean(self, release: str) -> None:
+    def clean(self, release: str, log: Path) -> None:
         self.cleaned.append(release)
 
 
@@ -225,3 +225,16 @@ def test_build_failure_reason_names_step_and_last_log_line():
         "https://proxy.golang.org/...: 403 Forbidden"
     )
     assert build_failure_reason("boom\n", 2) == "hack/build.sh exited 2: boom"
+
+
+def test_cleanup_only_knows_the_run_ids_its_own_pytest_printed():
+    from kconformance.matrix import run_ids
+
+    log = "\n".join(
+        [
+            "kconformance: releases 1.28; kind; run e54f53",
+            "kconformance: cluster kc-gates-128-e54f53 [1.28-gates] ready in 85.6s",
+            "someone else: kconformance: releases 1.28; kind; run 45b404 (quoted, not ours)",
+        ]
+    )
+    assert run_ids(log) == {"e54f53"}
