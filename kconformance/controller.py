@@ -62,7 +62,8 @@ class ControllerPlugin:
         self._tail: threading.Thread | None = None
         self._stop_tail = threading.Event()
         self._print_lock = threading.Lock()
-        self.lifetimes = ClusterLifetimes(run.identity.run_dir, run.pool.release)
+        # the pool is made lazily, after on_event is set below: reach it only when releasing
+        self.lifetimes = ClusterLifetimes(run.identity.run_dir, lambda key: run.pool.release(key))
         run.on_event = lambda event: write_line(config, event.line())
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
