@@ -215,7 +215,3 @@ def apply_object(
 def _served(cluster: Cluster, kind: str, api_version: str) -> Any:
     """Look a kind up; a CRD's kind reaches discovery a moment after it is Established."""
     return cluster.resource(kind, api_version)
-
-
-def is_cluster_scoped(cluster: Cluster, obj: Mapping[str, Any]) -> bool:
-    return not cluster.resource(obj["kind"], obj["apiVersion"]).namespaced
