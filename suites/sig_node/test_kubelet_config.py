@@ -134,7 +134,9 @@ def test_two_images_are_pulled_at_the_same_time(
             assert including_waiting - pull < PULL_DELAY / 2, (name, pull, including_waiting)
     finally:
         for ref in refs.values():
-            node_exec(node, "crictl", "rmi", ref, check=False)
+            # only the test tag: `crictl rmi` removes the image with every tag of it, and these
+            # share their content with the node's busybox, which other tests still need
+            node_exec(node, "ctr", "-n", "k8s.io", "images", "rm", ref, check=False)
 
 
 @pytest.mark.feature("NodeSwap")
