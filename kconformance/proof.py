@@ -46,9 +46,15 @@ def is_proof_item(item: pytest.Item) -> bool:
     return item.get_closest_marker(PROOF_MARK) is not None
 
 
+# A container that cannot get its image says something about the node, never about a feature.
+_IMAGE_TROUBLE = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName")
+
+
 def counts_as_feature_off(exc: BaseException) -> bool:
     """A failure that can be blamed on the feature being off: not infrastructure trouble."""
     if isinstance(exc, (ClusterError, EnvironmentProblem)):
+        return False
+    if any(reason in str(exc) for reason in _IMAGE_TROUBLE):
         return False
     return not is_transient(exc)
 
