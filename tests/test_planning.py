@@ -125,14 +125,3 @@ def test_proof_drops_the_profiles_features_that_share_the_gate(catalog):
 def test_proof_of_a_drop_in_feature_runs_without_its_files(catalog):
     plan = plan_test(catalog, "1.28", "KubeletDropInConfigDir", prove=True)
     assert plan.skip is None and plan.profile.name == "baseline"
-
-
-def test_an_image_pull_failure_is_no_proof():
-    from kconformance.errors import ClusterError
-    from kconformance.proof import counts_as_feature_off
-
-    assert counts_as_feature_off(AssertionError("restartPolicy was dropped"))
-    assert not counts_as_feature_off(
-        AssertionError("pod p: container main is waiting in ErrImagePull: failed to pull")
-    )
-    assert not counts_as_feature_off(ClusterError("creating cluster failed"))
