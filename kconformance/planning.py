@@ -120,7 +120,6 @@ def _plan_proof(
         kubernetes_version=kubernetes_version,
         host=host,
     )
-    profile = _catalog_twin(catalog, profile, extra_gates, kubernetes_version, host)
     plan = TestPlan(release, feature, profile, proof=True)
     try:
         validate_profile(catalog, profile)
@@ -140,29 +139,6 @@ def _plan_proof(
         if reason:
             return _skip(plan, f"proof: needs {needed.name}, which cannot be on here: {reason}")
     return plan
-
-
-def _catalog_twin(
-    catalog: Catalog,
-    profile: Profile,
-    extra_gates: Mapping[str, bool] | None,
-    kubernetes_version: str | None,
-    host: frozenset[str],
-) -> Profile:
-    """The catalog profile that makes the same cluster as ``profile``, if one does (e.g. a
-    feature's own ``-off`` profile): the run then shares that cluster instead of a twin."""
-    for name in catalog.profiles:
-        twin = resolve_profile(
-            catalog,
-            name,
-            profile.release,
-            extra_gates,
-            kubernetes_version=kubernetes_version,
-            host=host,
-        )
-        if twin.hash == profile.hash:
-            return twin
-    return profile
 
 
 def _skip(plan: TestPlan, reason: str) -> TestPlan:

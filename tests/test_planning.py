@@ -125,8 +125,3 @@ def test_proof_drops_the_profiles_features_that_share_the_gate(catalog):
 def test_proof_of_a_drop_in_feature_runs_without_its_files(catalog):
     plan = plan_test(catalog, "1.28", "KubeletDropInConfigDir", prove=True)
     assert plan.skip is None and plan.profile.name == "baseline"
-
-
-def test_proof_shares_a_catalog_profile_that_makes_the_same_cluster(catalog):
-    plan = plan_test(catalog, "1.28", "StableLoadBalancerNodeSet", prove=True)
-    assert plan.profile.name == "cloud-lb-off"
