@@ -105,7 +105,9 @@ def test_unlimited_swap_is_accepted_on_128_with_gate(catalog):
 
 
 def test_parallel_pulls_with_serialized_pulls_is_refused(catalog):
-    message = refusal(catalog, "1.28", kubelet={"serializeImagePulls": True})
+    message = refusal(
+        catalog, "1.28", profile="parallel-pulls", kubelet={"serializeImagePulls": True}
+    )
     assert "maxParallelImagePulls=2 needs serializeImagePulls: false" in message
 
 
