@@ -83,7 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     matrix_cmd.add_argument("--k8s-version", required=True, help="e.g. 1.28,1.29,...,1.36")
     matrix_cmd.add_argument("--out", default="matrix", help="state, per-release reports, MATRIX.md")
-    matrix_cmd.add_argument("-n", "--workers", default="2", help="pytest-xdist workers")
+    matrix_cmd.add_argument(
+        "-n",
+        "--workers",
+        default="4",
+        help="pytest-xdist workers (tests mostly wait: more than cores)",
+    )
     matrix_cmd.add_argument(
         "--build", action="store_true", help="run hack/build.sh for a release not built yet"
     )

@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
+from kconformance.artifacts import cache_dir
 from kconformance.errors import KconformanceError
 from kconformance.lifetimes import ClusterLifetimes, write_plan
+from kconformance.ordering import DURATIONS_FILE, record_durations
 from kconformance.report import ReportCollector
 from kconformance.runtime import Run
 from kconformance.stash import tests_by_profile
@@ -144,6 +146,14 @@ class ControllerPlugin:
         if tailing:
             self._print_new_events()
         self.collector.add_cluster_events(run.pool.events())
+        record_durations(
+            cache_dir() / DURATIONS_FILE,
+            {
+                r.nodeid: r.duration
+                for r in self.collector.results.values()
+                if r.outcome != "skipped"
+            },
+        )
         if left:
             names = ", ".join(r.name for r in left)
             write_line(

@@ -6,6 +6,7 @@ Logic lives in the modules it calls; this file only decides when things happen.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -13,12 +14,14 @@ from typing import Any
 import pytest
 
 from kconformance import components, diagnostics, proof
+from kconformance.artifacts import cache_dir
 from kconformance.catalog import SIGS, Catalog
 from kconformance.client import Cluster
 from kconformance.controller import ControllerPlugin
 from kconformance.errors import ClusterError, KconformanceError
 from kconformance.featurestate import live_feature_off_reason
 from kconformance.manifests import ManifestSet
+from kconformance.ordering import DURATIONS_FILE, order_by_profile, read_durations
 from kconformance.planning import TestPlan, plan_test, validate_run_profiles
 from kconformance.profiles import validate_profile
 from kconformance.report import ReportCollector
@@ -154,10 +157,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> Iterator[None]:
-    """Plan every test before -m/-k deselect (which runs inside), check the host after it."""
+    """Plan every test before -m/-k deselect (which runs inside); after it, order the tests as
+    their clusters will be created and check the host."""
     _plan_items(config, items)
     _select_features(config, items)
     yield
+    items[:] = order_by_profile(items, read_durations(cache_dir() / DURATIONS_FILE))
     _check_host_for_selected(config, items)
 
 
@@ -295,10 +300,14 @@ def cluster(request: pytest.FixtureRequest, test_plan: TestPlan) -> Cluster:
             pytest.skip(_not_made_from(test_plan))
         _skip_unless_live(run, handle, test_plan)
         return handle
+    started = time.monotonic()
     try:
-        return run.cluster_for(test_plan.profile)
+        handle = run.cluster_for(test_plan.profile)
     except ClusterError as exc:
         pytest.fail(str(exc), pytrace=False)
+    # the report separates the wait for the cluster from the test's own time (benchmarks)
+    request.node.user_properties.append(("cluster_wait", round(time.monotonic() - started, 3)))
+    return handle
 
 
 def _not_made_from(plan: TestPlan) -> str:

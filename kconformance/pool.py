@@ -21,7 +21,15 @@ from typing import Protocol
 from kconformance.errors import ClusterError
 from kconformance.events import Event, EventLog
 from kconformance.profiles import Profile
-from kconformance.registry import ClusterRecord, Registry, file_lock, pid_alive, write_json
+from kconformance.registry import (
+    ClusterRecord,
+    Registry,
+    file_lock,
+    pid_alive,
+    try_file_lock,
+    write_json,
+)
+from kconformance.slots import creation_slot
 
 __all__ = ["ClusterPool", "ClusterRecord", "Event", "Registry", "cluster_name", "pid_alive"]
 
@@ -58,6 +66,7 @@ class ClusterPool:
         keep: bool = False,
         artifacts_dir: Path | None = None,
         on_event: Callable[[Event], None] | None = None,
+        creation_slots: int = 1,
     ) -> None:
         self.run_dir = run_dir
         self.registry = registry
@@ -67,6 +76,7 @@ class ClusterPool:
         self.keep = keep
         self.artifacts_dir = artifacts_dir
         self.on_event = on_event
+        self.creation_slots = creation_slots
         self.event_log = EventLog(run_dir / "events.jsonl")
 
     # -- events ---------------------------------------------------------------------------
@@ -93,36 +103,40 @@ class ClusterPool:
     def acquire(self, profile: Profile) -> ClusterRecord:
         """The ready cluster for ``profile``, created by whichever process asks first."""
         with file_lock(self.run_dir / f"{profile.key}.lock"):
-            if (self.run_dir / f"{profile.key}.released").exists():
-                raise ClusterError(
-                    f"the cluster of profile {profile.key} was deleted once every test that "
-                    "needed it had finished; nothing in this run should ask for it again"
-                )
-            state_path = self._state_path(profile)
-            name = self._state_name(state_path)
-            if name is None and state_path.exists():  # torn: find the name another way
-                name = self._registered_name(profile) or cluster_name(profile, self.run_id)
-            if name is not None:
-                record = self.registry.read(name)
-                if record is None and self.registry.path(name).exists():
-                    record = self._recover(name, profile)  # torn or damaged: never delete on it
-                if record is None:
-                    pass  # the record is gone, so is the cluster: create it again
-                elif record.state == "ready":
-                    return record
-                elif record.state == "failed":
-                    raise ClusterError(
-                        f"cluster for profile {profile.key} failed to start earlier in this run: "
-                        f"{record.error}"
-                    )
-                else:
-                    # "creating" while we hold the lock: its creator died mid-way. Start over.
-                    self._discard(name, profile.key, "creator died")
-            record = self._claim_kept(profile) if self.keep else None
-            if record is not None:
-                write_json(state_path, {"name": record.name})
+            return self._acquire_locked(profile)
+
+    def _acquire_locked(self, profile: Profile) -> ClusterRecord:
+        """acquire() under the profile's lock."""
+        if (self.run_dir / f"{profile.key}.released").exists():
+            raise ClusterError(
+                f"the cluster of profile {profile.key} was deleted once every test that "
+                "needed it had finished; nothing in this run should ask for it again"
+            )
+        state_path = self._state_path(profile)
+        name = self._state_name(state_path)
+        if name is None and state_path.exists():  # torn: find the name another way
+            name = self._registered_name(profile) or cluster_name(profile, self.run_id)
+        if name is not None:
+            record = self.registry.read(name)
+            if record is None and self.registry.path(name).exists():
+                record = self._recover(name, profile)  # torn or damaged: never delete on it
+            if record is None:
+                pass  # the record is gone, so is the cluster: create it again
+            elif record.state == "ready":
                 return record
-            return self._create(profile, state_path)
+            elif record.state == "failed":
+                raise ClusterError(
+                    f"cluster for profile {profile.key} failed to start earlier in this run: "
+                    f"{record.error}"
+                )
+            else:
+                # "creating" while we hold the lock: its creator died mid-way. Start over.
+                self._discard(name, profile.key, "creator died")
+        record = self._claim_kept(profile) if self.keep else None
+        if record is not None:
+            write_json(state_path, {"name": record.name})
+            return record
+        return self._create(profile, state_path)
 
     def _registered_name(self, profile: Profile) -> str | None:
         for record in self.registry.records():
@@ -188,6 +202,10 @@ class ClusterPool:
         return None
 
     def _create(self, profile: Profile, state_path: Path) -> ClusterRecord:
+        with creation_slot(self.run_dir, self.creation_slots):
+            return self._create_in_slot(profile, state_path)
+
+    def _create_in_slot(self, profile: Profile, state_path: Path) -> ClusterRecord:
         name = cluster_name(profile, self.run_id)
         record = ClusterRecord(
             name=name,
@@ -263,27 +281,34 @@ class ClusterPool:
         self._delete(name, profile_key)
 
     # -- background creation ----------------------------------------------------------------
-    def prefetch(self, profiles: Sequence[Profile], worker_index: int = 0) -> threading.Thread:
-        """Create the profiles' clusters in the background, starting at a worker-specific one.
+    def prefetch(
+        self, profiles: Sequence[Profile], worker_index: int = 0
+    ) -> threading.Thread | None:
+        """Create the profiles' clusters in the background, in the order the tests need them.
 
-        With two workers and two profiles each worker starts on a different profile, so both
-        clusters are created at once; tests then block in acquire() only until theirs is ready.
+        One prefetcher per creation slot (the first workers'): each walks the same order and
+        skips a profile whose lock another process holds (it is being created there), so the
+        clusters come up in test order, ``creation_slots`` at a time, however many workers run.
         """
+        if worker_index >= self.creation_slots:
+            return None
         order = list(profiles)
-        if order:
-            shift = worker_index % len(order)
-            order = order[shift:] + order[:shift]
 
         def work() -> None:
             for profile in order:
                 try:
-                    self.acquire(profile)
+                    self._acquire_if_free(profile)
                 except Exception:
                     pass  # surfaced, with its message, by the test that needs the cluster
 
         thread = threading.Thread(target=work, name="kconformance-prefetch", daemon=True)
         thread.start()
         return thread
+
+    def _acquire_if_free(self, profile: Profile) -> None:
+        with try_file_lock(self.run_dir / f"{profile.key}.lock") as taken:
+            if taken:
+                self._acquire_locked(profile)
 
     # -- teardown ---------------------------------------------------------------------------
     def run_clusters(self) -> list[ClusterRecord]:

@@ -64,6 +64,22 @@ def file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
+@contextmanager
+def try_file_lock(path: Path) -> Iterator[bool]:
+    """The same lock as :func:`file_lock` if it is free now: yields whether it was taken."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def write_json(path: Path, data: object) -> None:
     """Write atomically (temp file, fsync, rename): a reader sees the old or the new file, whole."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ class TestResult:
     mode: str = "verify"  # verify | proof (the feature-off run of --prove)
     evidence: str = "behaviour"  # behaviour | readback (reads back the profile's settings)
     proof: str | None = None  # proof runs: proved | not proved | error
+    cluster_wait: float = 0.0  # of ``duration``: seconds spent waiting for the cluster
 
 
 @dataclass
@@ -68,6 +69,8 @@ class ReportCollector:
         report_props = dict(getattr(report, "user_properties", ()))
         if "proof" in report_props:
             result.proof = report_props["proof"]
+        if "cluster_wait" in report_props:
+            result.cluster_wait = float(report_props["cluster_wait"])
         result.duration += float(getattr(report, "duration", 0.0) or 0.0)
         start, stop = getattr(report, "start", None), getattr(report, "stop", None)
         if start is not None:

@@ -132,6 +132,7 @@ class Run:
                 keep=self.settings.keep_clusters,
                 artifacts_dir=self.settings.artifacts_dir,
                 on_event=self.on_event,
+                creation_slots=self.settings.creation_slots,
             )
         return self._pool
 

@@ -19,6 +19,7 @@ from kconformance.catalog import (
 )
 from kconformance.errors import CatalogError, ConfigError
 from kconformance.profiles import parse_gate_list
+from kconformance.slots import default_slots
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Settings:
     report_dir: Path
     report: bool
     prefetch: bool
+    creation_slots: int  # kind clusters created at once, across the run's processes
     only_features: set[str]
     host: frozenset[str]  # facts of the machine kind clusters run on; empty for --kubeconfig
     built: dict[str, BuiltRelease] = field(default_factory=dict)
@@ -160,6 +162,15 @@ def add_options(parser: Any) -> None:
         "the run when it still passes there (a test that cannot fail proves nothing)",
     )
     group.addoption(
+        "--parallel-creations",
+        dest="parallel_creations",
+        type=int,
+        default=None,
+        metavar="N",
+        help="create at most N kind clusters at once, across all workers (default: one per "
+        "core; booting a node is CPU-bound, so more at once only slows each of them)",
+    )
+    group.addoption(
         "--no-prefetch",
         action="store_true",
         help="under xdist, create clusters only when a test first needs one",
@@ -187,6 +198,14 @@ def add_free_aliases(parser: Any) -> list[str]:
             continue
         group.addoption(alias, dest=dest, default=None, help=f"alias of {_CANONICAL[alias]}")
     return clashes
+
+
+def _creation_slots(value: int | None) -> int:
+    if value is None:
+        return default_slots()
+    if value < 1:
+        raise ConfigError(f"--parallel-creations {value}: must be at least 1")
+    return value
 
 
 def _default_releases(catalog: Catalog, built: dict[str, BuiltRelease]) -> list[str]:
@@ -326,6 +345,7 @@ def read_settings(config: Any) -> Settings:
         report_dir=Path(opt("report_dir")) if opt("report_dir") else root / "reports",
         report=not opt("no_report"),
         prefetch=not opt("no_prefetch"),
+        creation_slots=_creation_slots(opt("parallel_creations")),
         only_features={f.strip() for f in (opt("kc_features") or "").split(",") if f.strip()},
         prove=bool(opt("prove")),
         host=frozenset() if kubeconfig else host_facts(),

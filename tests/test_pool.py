@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,59 @@ def test_teardown_deletes_this_runs_clusters_despite_torn_state_files(tmp_path, 
     assert pool.driver.existing() == set()
     assert pool.registry.records() == []
     assert [c for c in pool.driver.calls() if c[0] == "delete"] == [["delete", name]]
+
+
+class SlowDriver(FakeDriver):
+    """Creation takes a while and records how many creations overlap (across threads)."""
+
+    def __init__(self, state: Path) -> None:
+        super().__init__(state)
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most = 0
+        self.order: list[str] = []
+
+    def create(self, name, profile, kubeconfig):
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.order.append(profile.key)
+        threading.Event().wait(0.2)  # the creation's own duration, as kind's boot
+        with self.lock:
+            self.running -= 1
+        super().create(name, profile, kubeconfig)
+
+
+def test_prefetchers_create_in_test_order_one_per_slot_however_many_workers(tmp_path):
+    catalog = default_catalog()
+    profiles = [
+        resolve_profile(catalog, p, "1.28") for p in ("gates", "baseline", "nodeport", "kms")
+    ]
+    driver = SlowDriver(tmp_path / "kind")
+    pool = make_pool(tmp_path)
+    pool.driver = driver
+    pool.creation_slots = 2
+    threads = [pool.prefetch(profiles, worker_index=i) for i in range(4)]
+    assert threads[2] is None and threads[3] is None  # workers beyond the slots only run tests
+    for thread in threads[:2]:
+        thread.join()
+    assert driver.most == 2
+    keys = [p.key for p in profiles]
+    # two at a time, in test order (which of a pair starts first is up to the scheduler)
+    assert set(driver.order[:2]) == set(keys[:2]) and set(driver.order[2:]) == set(keys[2:])
+    assert all(pool.acquire(p).state == "ready" for p in profiles)
+
+
+def test_creations_beyond_the_slots_wait_for_one(tmp_path):
+    catalog = default_catalog()
+    profiles = [resolve_profile(catalog, p, "1.28") for p in ("gates", "baseline", "nodeport")]
+    driver = SlowDriver(tmp_path / "kind")
+    pool = make_pool(tmp_path)
+    pool.driver = driver
+    pool.creation_slots = 1
+    threads = [threading.Thread(target=pool.acquire, args=(p,)) for p in profiles]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert driver.most == 1

@@ -59,6 +59,7 @@ def make_run(cache: Path, tmp_path: Path) -> Run:
         report_dir=tmp_path,
         report=False,
         prefetch=False,
+        creation_slots=1,
         only_features=set(),
         host=frozenset(),
         built=built_releases(cache),
