@@ -26,27 +26,14 @@ import os
 import platform
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-
-class MemorySampler(threading.Thread):
-    def __init__(self) -> None:
-        super().__init__(daemon=True)
-        self.peak_kib = 0
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        while not self.stop.wait(1.0):
-            info = dict(
-                line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines()
-            )
-            used = int(info["MemTotal"].split()[0]) - int(info["MemAvailable"].split()[0])
-            self.peak_kib = max(self.peak_kib, used)
+from kconformance.memory import PeakMemory  # noqa: E402
 
 
 def run_pytest(args: list[str], report_dir: Path) -> tuple[float, dict]:
@@ -106,12 +93,47 @@ def physical_limit(report: dict, cores: int) -> tuple[float, str]:
     return max(one, shared), detail
 
 
+def matrix_ratios(state_file: Path, write: str) -> int:
+    """A matrix run's releases, each full suite's wall against its physical limit."""
+    cores = len(os.sched_getaffinity(0))
+    rows = []
+    for run in json.loads(state_file.read_text())["releases"]:
+        if run["status"] != "run":
+            continue
+        report = json.loads(Path(run["report"]).read_text())
+        limit, detail = physical_limit(report, cores)
+        failed = sum(1 for t in report["tests"] if t["outcome"] in ("failed", "error"))
+        rows.append(
+            f"| {run['release']} | {run['seconds'] / limit:.2f} | <= 1.25 | {run['seconds']:.0f}s"
+            f" / {limit:.0f}s = {detail}; {len(report['tests'])} tests, {failed} failed; "
+            f"peak {run.get('peak_memory_gib')} GiB |"
+        )
+    table = "\n".join(
+        ["| release | wall / physical limit | goal | detail |", "|---|---|---|---|", *rows]
+    )
+    print(table)
+    if write:
+        with open(write, "a") as handle:
+            handle.write(
+                f"\n## {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: full suites of the matrix run "
+                f"{state_file}\n\nMachine {platform.node()} ({platform.machine()}, {cores} "
+                f"cores).\n\n{table}\n"
+            )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--k8s-version", default="1.28")
     parser.add_argument("-m", dest="marker", default="")
     parser.add_argument("-n", dest="workers", default="4", help="xdist workers (default 4)")
     parser.add_argument("--once", action="store_true", help="only the cold -n N run")
+    parser.add_argument(
+        "--matrix",
+        type=Path,
+        default=None,
+        help="no run: each release of a matrix run (its state.json) against its physical limit",
+    )
     parser.add_argument("--write", default="")
     parser.add_argument(
         "--upstream-seconds",
@@ -120,49 +142,55 @@ def main() -> int:
         help="upstream e2e time for the same features (from hack/crosscheck)",
     )
     args = parser.parse_args()
+    if args.matrix:
+        return matrix_ratios(args.matrix, args.write)
     select = ["--kc-k8s-version", args.k8s_version] + (["-m", args.marker] if args.marker else [])
     tmp = ROOT / "artifacts" / "bench"
-    sampler = MemorySampler()
-    sampler.start()
-
-    cores = len(os.sched_getaffinity(0))
-    n = ["-n", args.workers]
-    w2, r2 = run_pytest([*select, *n], tmp / "n")
-    limit, limit_detail = physical_limit(r2, cores)
-    created = creations(r2)
-    profiles = {t["profile"] for t in r2["tests"] if t["profile"] and t["outcome"] != "skipped"}
-    failed = sum(1 for t in r2["tests"] if t["outcome"] in ("failed", "error"))
-    rows = [
-        (
-            f"wall -n {args.workers} / physical limit",
-            w2 / limit if limit else float("nan"),
-            "<= 1.25",
-            f"{w2:.0f}s / {limit:.0f}s = {limit_detail}; {len(r2['tests'])} tests, {failed} failed",
-        ),
-        (
-            "clusters created / distinct profiles",
-            len(created) / max(1, len(profiles)),
-            "== 1",
-            f"{len(created)} / {len(profiles)}",
-        ),
-    ]
-    if not args.once:
-        w0, _ = run_pytest([*select, "-p", "no:xdist"], tmp / "n0")
-        run_pytest([*select, *n, "--keep-clusters"], tmp / "keep")
-        wwarm, rwarm = run_pytest([*select, *n, "--keep-clusters"], tmp / "warm")
-        # the kept clusters stay after the warm run: delete them
-        subprocess.run([sys.executable, "-m", "kconformance", "delete-kept"], cwd=ROOT, check=False)
-        rows += [
-            (f"wall -n {args.workers} / wall -n 0", w2 / w0, "<= 0.65", f"{w2:.0f}s / {w0:.0f}s"),
-            ("warm re-run: clusters created", float(len(creations(rwarm))), "== 0", ""),
+    with PeakMemory() as sampler:
+        cores = len(os.sched_getaffinity(0))
+        n = ["-n", args.workers]
+        w2, r2 = run_pytest([*select, *n], tmp / "n")
+        limit, limit_detail = physical_limit(r2, cores)
+        created = creations(r2)
+        profiles = {t["profile"] for t in r2["tests"] if t["profile"] and t["outcome"] != "skipped"}
+        failed = sum(1 for t in r2["tests"] if t["outcome"] in ("failed", "error"))
+        rows = [
             (
-                "warm re-run wall / tests' own span",
-                wwarm / max(1e-9, test_span(rwarm)),
-                "<= 1.1",
-                f"{wwarm:.0f}s / {test_span(rwarm):.0f}s",
+                f"wall -n {args.workers} / physical limit",
+                w2 / limit if limit else float("nan"),
+                "<= 1.25",
+                f"{w2:.0f}s / {limit:.0f}s = {limit_detail}; {len(r2['tests'])} tests, {failed} failed",
+            ),
+            (
+                "clusters created / distinct profiles",
+                len(created) / max(1, len(profiles)),
+                "== 1",
+                f"{len(created)} / {len(profiles)}",
             ),
         ]
-    sampler.stop.set()
+        if not args.once:
+            w0, _ = run_pytest([*select, "-p", "no:xdist"], tmp / "n0")
+            run_pytest([*select, *n, "--keep-clusters"], tmp / "keep")
+            wwarm, rwarm = run_pytest([*select, *n, "--keep-clusters"], tmp / "warm")
+            # the kept clusters stay after the warm run: delete them
+            subprocess.run(
+                [sys.executable, "-m", "kconformance", "delete-kept"], cwd=ROOT, check=False
+            )
+            rows += [
+                (
+                    f"wall -n {args.workers} / wall -n 0",
+                    w2 / w0,
+                    "<= 0.65",
+                    f"{w2:.0f}s / {w0:.0f}s",
+                ),
+                ("warm re-run: clusters created", float(len(creations(rwarm))), "== 0", ""),
+                (
+                    "warm re-run wall / tests' own span",
+                    wwarm / max(1e-9, test_span(rwarm)),
+                    "<= 1.1",
+                    f"{wwarm:.0f}s / {test_span(rwarm):.0f}s",
+                ),
+            ]
     if args.upstream_seconds:
         ours = sum(t["duration"] for t in r2["tests"])
         rows.append(
@@ -173,7 +201,7 @@ def main() -> int:
                 f"{ours:.0f}s / {args.upstream_seconds:.0f}s",
             )
         )
-    rows.append(("peak machine memory (GiB)", sampler.peak_kib / 1048576, "report", ""))
+    rows.append(("peak machine memory (GiB)", sampler.gib, "report", ""))
 
     lines = [f"| {name} | {value:.2f} | {goal} | {detail} |" for name, value, goal, detail in rows]
     table = "\n".join(["| measure | value | goal | detail |", "|---|---|---|---|", *lines])

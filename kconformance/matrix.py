@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from kconformance.catalog import Catalog, Stage
+from kconformance.memory import PeakMemory
 
 REPORT = "kconformance-report.json"
 
@@ -41,6 +42,7 @@ class ReleaseRun:
     kind: str | None = None
     started: str | None = None
     seconds: float | None = None
+    peak_memory_gib: float | None = None  # the machine's, kind nodes included
 
 
 @dataclass
@@ -126,10 +128,11 @@ def run_matrix(
         report_dir = out / "runs" / release
         log = out / "logs" / f"suites-{release}.log"
         say(f"[matrix] {release}: running every suite on {info.node_image}")
-        try:
-            code = run_suites(release, report_dir, log)
-        finally:
-            cleanup(release, log)
+        with PeakMemory() as peak:
+            try:
+                code = run_suites(release, report_dir, log)
+            finally:
+                cleanup(release, log)
         seconds = round(time.monotonic() - start, 1)
         has_report = (report_dir / REPORT).is_file()
         status = "run" if has_report else "run failed"
@@ -146,6 +149,7 @@ def run_matrix(
                 kind=info.kind,
                 started=started,
                 seconds=seconds,
+                peak_memory_gib=peak.gib,
             )
         )
         say(f"[timing] matrix-{release} {seconds}s (pytest exit {code})")
@@ -300,19 +304,25 @@ def markdown(matrix: Mapping[str, Any]) -> str:
         "",
         f"Tests run: {matrix.get('selection', 'every suite')}.",
         "",
-        "| release | Kubernetes | node image | kind | status | time |",
-        "|---|---|---|---|---|---|",
+        "| release | Kubernetes | node image | kind | status | time | peak memory |",
+        "|---|---|---|---|---|---|---|",
     ]
     for run in matrix["releases"]:
         status = run["status"]
         if run.get("reason"):
             status += f": {run['reason']}"
         seconds = f"{run['seconds']}s" if run.get("seconds") is not None else ""
+        memory = f"{run['peak_memory_gib']} GiB" if run.get("peak_memory_gib") else ""
         lines.append(
             f"| {run['release']} | {run.get('kubernetes_version') or ''} | "
             f"{run.get('node_image') or ''} | {_kind_version(run.get('kind'))} | {status} | "
-            f"{seconds} |"
+            f"{seconds} | {memory} |"
         )
+    ran = [r for r in matrix["releases"] if r.get("seconds") is not None]
+    if ran:
+        total = sum(r["seconds"] for r in ran)
+        peak = max((r.get("peak_memory_gib") or 0 for r in ran), default=0)
+        lines += ["", f"Suites' total time {total:.0f}s over {len(ran)} releases; peak {peak} GiB."]
     lines += ["", "| Feature | KEP | " + " | ".join(releases) + " |"]
     lines.append("|---|---|" + "---|" * len(releases))
     notes = []

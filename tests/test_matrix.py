@@ -238,3 +238,23 @@ def test_cleanup_only_knows_the_run_ids_its_own_pytest_printed():
         ]
     )
     assert run_ids(log) == {"e54f53"}
+
+
+def test_each_release_records_the_machines_peak_memory_and_the_table_totals_it(tmp_path):
+    def run_suites(release: str, report_dir: Path, log: Path) -> int:
+        report_dir.mkdir(parents=True)
+        (report_dir / "kconformance-report.json").write_text('{"features": [], "tests": []}')
+        return 0
+
+    state = run_matrix(
+        ["1.28"],
+        tmp_path,
+        built=lambda r: Built("v1.28.15", "kindest/node:v1.28.15", None),
+        run_suites=run_suites,
+        cleanup=lambda r, log: None,
+        say=lambda line: None,
+    )
+    assert state.runs["1.28"].peak_memory_gib > 0
+    text = markdown(merge(default_catalog(), state, ["1.28"]))
+    assert "over 1 releases; peak" in text
+    assert f"| {state.runs['1.28'].peak_memory_gib} GiB |" in text
