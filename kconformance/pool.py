@@ -34,6 +34,8 @@ from kconformance.slots import creation_slot
 __all__ = ["ClusterPool", "ClusterRecord", "Event", "Registry", "cluster_name", "pid_alive"]
 
 NAME_PREFIX = "kc-"
+#: How often a prefetcher that is ahead of the tests looks whether a test took a cluster.
+PREFETCH_POLL_SECONDS = 0.5
 
 
 class ClusterDriver(Protocol):
@@ -289,6 +291,8 @@ class ClusterPool:
         One prefetcher per creation slot (the first workers'): each walks the same order and
         skips a profile whose lock another process holds (it is being created there), so the
         clusters come up in test order, ``creation_slots`` at a time, however many workers run.
+        A prefetcher also waits while ``creation_slots`` clusters are ready that no test has
+        used yet: an idle control plane still takes CPU, which the clusters being created lack.
         """
         if worker_index >= self.creation_slots:
             return None
@@ -296,6 +300,8 @@ class ClusterPool:
 
         def work() -> None:
             for profile in order:
+                while self._unused_ready(order) >= self.creation_slots:
+                    time.sleep(PREFETCH_POLL_SECONDS)
                 try:
                     self._acquire_if_free(profile)
                 except Exception:
@@ -304,6 +310,25 @@ class ClusterPool:
         thread = threading.Thread(target=work, name="kconformance-prefetch", daemon=True)
         thread.start()
         return thread
+
+    def mark_used(self, profile: Profile) -> None:
+        """A test got this profile's cluster: prefetch may create further ahead."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / f"{profile.key}.used").touch()
+
+    def _unused_ready(self, profiles: Sequence[Profile]) -> int:
+        """Clusters of this run that are ready and that no test has used (nor released) yet."""
+        count = 0
+        for profile in profiles:
+            key = profile.key
+            if (self.run_dir / f"{key}.used").exists() or (
+                self.run_dir / f"{key}.released"
+            ).exists():
+                continue
+            name = self._state_name(self._state_path(profile))
+            record = self.registry.read(name) if name else None
+            count += record is not None and record.state == "ready"
+        return count
 
     def _acquire_if_free(self, profile: Profile) -> None:
         with try_file_lock(self.run_dir / f"{profile.key}.lock") as taken:

@@ -179,6 +179,7 @@ class Run:
 
     def cluster_for(self, profile: Profile) -> Cluster:
         record = self.pool.acquire(profile)
+        self.pool.mark_used(profile)
         handle = self._clusters.get(record.name)
         if handle is None:
             handle = Cluster(

@@ -232,6 +232,8 @@ def test_prefetchers_create_in_test_order_one_per_slot_however_many_workers(tmp_
     pool = make_pool(tmp_path)
     pool.driver = driver
     pool.creation_slots = 2
+    for p in profiles:  # tests take each cluster at once (else prefetch holds back)
+        pool.mark_used(p)
     threads = [pool.prefetch(profiles, worker_index=i) for i in range(4)]
     assert threads[2] is None and threads[3] is None  # workers beyond the slots only run tests
     for thread in threads[:2]:
@@ -256,3 +258,20 @@ def test_creations_beyond_the_slots_wait_for_one(tmp_path):
     for thread in threads:
         thread.join()
     assert driver.most == 1
+
+
+def test_prefetch_waits_while_ready_clusters_are_unused(tmp_path, monkeypatch):
+    monkeypatch.setattr("kconformance.pool.PREFETCH_POLL_SECONDS", 0.01)
+    catalog = default_catalog()
+    profiles = [resolve_profile(catalog, p, "1.28") for p in ("gates", "baseline")]
+    pool = make_pool(tmp_path)
+    pool.creation_slots = 1
+    thread = pool.prefetch(profiles, worker_index=0)
+    assert thread is not None
+    thread.join(timeout=1.0)  # gates is ready and idle: the prefetcher holds back baseline
+    assert thread.is_alive()
+    assert [c[0] for c in pool.driver.calls()] == ["create"]
+    pool.mark_used(profiles[0])  # a test took gates: baseline may come up now
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert [c[0] for c in pool.driver.calls()] == ["create", "create"]
