@@ -4,8 +4,10 @@ Clusters are created a few at a time (see ``slots``) while the workers run tests
 no earlier than its last cluster plus that cluster's tests. Putting the profiles with the most
 test time first, and the same order into prefetch, lets the long tests run while the later
 clusters are still being created, and leaves the short ones for the end. Expected times come
-from earlier runs on this machine (``durations.json`` in the cache); a test never seen counts as
-``UNSEEN_SECONDS``, so without history the order follows the number of tests per profile.
+from earlier runs on this machine (``durations.json`` in the cache); a test never run on this release takes its
+time on other releases (the same test waits on the same controllers), and a test never seen
+counts as ``UNSEEN_SECONDS``, so without history the order follows the number of tests per
+profile.
 """
 
 from __future__ import annotations
@@ -45,14 +47,29 @@ def record_durations(path: Path, durations: Mapping[str, float]) -> None:
 def order_by_profile(items: list[pytest.Item], durations: Mapping[str, float]) -> list[pytest.Item]:
     """Tests without a cluster first, then each profile's tests together, the profile with the
     most expected test time first; the collection order is kept within a profile."""
+    elsewhere = _by_test(durations)
     work: dict[str, float] = defaultdict(float)
     for item in items:
         if needs_cluster(item):
-            work[_profile_key(item)] += durations.get(item.nodeid, UNSEEN_SECONDS)
+            seen = durations.get(item.nodeid, elsewhere.get(_test(item.nodeid)))
+            work[_profile_key(item)] += UNSEEN_SECONDS if seen is None else seen
     rank = {key: index for index, key in enumerate(sorted(work, key=lambda k: -work[k]))}
     return sorted(
         items, key=lambda item: rank[_profile_key(item)] + 1 if needs_cluster(item) else 0
     )
+
+
+def _test(nodeid: str) -> str:
+    """The test without its parameters (``[1.28]``, ``[1.28-off]``): the same on every release."""
+    return nodeid.split("[", 1)[0]
+
+
+def _by_test(durations: Mapping[str, float]) -> dict[str, float]:
+    """Mean time of each test over the releases (and modes) it ran in."""
+    runs: dict[str, list[float]] = defaultdict(list)
+    for nodeid, seconds in durations.items():
+        runs[_test(nodeid)].append(seconds)
+    return {test: sum(times) / len(times) for test, times in runs.items()}
 
 
 def _profile_key(item: pytest.Item) -> str:

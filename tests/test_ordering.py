@@ -59,3 +59,9 @@ def test_durations_merge_and_survive_a_damaged_file(tmp_path: Path):
     record_durations(path, {"a": 1.0, "b": 2.0})
     record_durations(path, {"b": 3.0})
     assert read_durations(path) == {"a": 1.0, "b": 3.0}
+
+
+def test_a_release_without_history_takes_the_tests_times_on_other_releases():
+    items = [FakeItem("t.py::short[1.36]", "gates"), FakeItem("t.py::long[1.36]", "two-node")]
+    durations = {"t.py::long[1.28]": 84.0, "t.py::long[1.28-off]": 80.0, "t.py::short[1.28]": 2.0}
+    assert ids(order_by_profile(items, durations)) == ["t.py::long[1.36]", "t.py::short[1.36]"]
