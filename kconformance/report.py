@@ -40,6 +40,15 @@ class TestResult:
     cluster_wait: float = 0.0  # of ``duration``: seconds spent waiting for the cluster
 
 
+def _failure_line(report: Any) -> str:
+    """What failed, in one line (the matrix and the report explain failed cells with it)."""
+    crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
+    message = str(getattr(crash, "message", "") or "").strip()
+    first = message.splitlines()[0] if message else ""
+    prefix = "" if report.when == "call" else f"{report.when} failed: "
+    return (prefix + first)[:300] or f"{report.when} failed"
+
+
 @dataclass
 class ReportCollector:
     catalog: Catalog
@@ -84,8 +93,8 @@ class ReportCollector:
                 result.reason = str(longrepr[2]).removeprefix("Skipped: ")
         elif report.failed:
             result.outcome = "failed" if report.when == "call" else "error"
-            if result.outcome == "error" and result.reason == "":
-                result.reason = f"{report.when} failed"
+            if result.reason == "":
+                result.reason = _failure_line(report)
 
     def add_cluster_events(self, events: list[Event]) -> None:
         self.cluster_events.extend(events)

@@ -61,3 +61,15 @@ def test_proof_is_its_own_column() -> None:
     assert cell["verdict"] == "passed"
     assert cell["proof"]["verdict"] == "not proved"
     assert cell["proof"]["not_proved"] == ["u[1.28-off]"]
+
+
+def test_a_failed_test_carries_its_failure_line_and_its_wait_for_the_cluster():
+    report = _report("t::x", "failed", "JobBackoffLimitPerIndex", cluster_wait="12.5")
+    report.longrepr = SimpleNamespace(
+        reprcrash=SimpleNamespace(message="AssertionError: status.terminating never 1\nassert 0")
+    )
+    collector = ReportCollector(default_catalog())
+    collector.add(report)
+    result = collector.results["t::x"]
+    assert result.reason == "AssertionError: status.terminating never 1"
+    assert result.cluster_wait == 12.5
