@@ -86,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     matrix_cmd.add_argument(
         "-n",
         "--workers",
-        default="4",
-        help="pytest-xdist workers (tests mostly wait: more than cores)",
+        default="2",
+        help="pytest-xdist workers (README: -n 4 where the host allows it)",
     )
     matrix_cmd.add_argument(
         "--build", action="store_true", help="run hack/build.sh for a release not built yet"
