@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -86,12 +89,16 @@ def verbs(pytester) -> list[str]:
     return [" ".join(c[:2]) for c in kind_calls(pytester) if c[0] in ("create", "delete")]
 
 
-def wait_for_verb(pytester, verb: str, timeout: float = 120) -> None:
-    """Wait until the fake kind was called with ``verb`` (xdist start-up is slow on a busy host)."""
+def wait_until(done: Callable[[], bool], what: str, timeout: float = 120) -> None:
+    """Poll for something an inner run does (xdist start-up is slow on a busy host)."""
     deadline = time.monotonic() + timeout
-    while verb not in verbs(pytester):
-        assert time.monotonic() < deadline, f"kind was never called with {verb!r}"
-        time.sleep(0.05)
+    while not done():
+        assert time.monotonic() < deadline, f"{what} never happened"
+        time.sleep(0.02)
+
+
+def wait_for_verb(pytester, verb: str) -> None:
+    wait_until(lambda: verb in verbs(pytester), f"kind called with {verb!r}")
 
 
 def test_markers_lists_every_sig(pytester: pytest.Pytester):
@@ -271,23 +278,43 @@ def test_junit_carries_sig_feature_and_kep(project):
 
 
 SLOW_SUITE = """
+import os
 import time
+from pathlib import Path
+
 import pytest
+
+STATE = Path(os.environ["FAKE_KIND_DIR"])
+
 
 @pytest.mark.feature("SidecarContainers")
 def test_slow(cluster):
-    time.sleep(60)
+    (STATE / "test-started").touch()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (STATE / "run-interrupted").exists():
+            # in an xdist worker: what execnet does, 5 s after the interrupted controller
+            # asked the worker to stop, is SIGINT it; do it now instead of 5 s later
+            raise KeyboardInterrupt("the run was interrupted")
+        time.sleep(0.02)
+"""
+
+# The process that gets the signal says so (under xdist: the controller, not the worker).
+SLOW_CONFTEST = """
+import os
+from pathlib import Path
+
+
+def pytest_keyboard_interrupt(excinfo):
+    (Path(os.environ["FAKE_KIND_DIR"]) / "run-interrupted").touch()
 """
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["n0", "n2"])
-def test_sigterm_deletes_the_clusters(project, workers):
-    """CI cancels with SIGTERM: the run must still delete what it created."""
-    import signal
-    import subprocess
-    import sys
-
+def start_slow_run(project, workers: list[str]) -> subprocess.Popen[str]:
+    """A run whose only test keeps going until the run is interrupted, started once its
+    test is running inside the cluster."""
     project.makepyfile(**{"suites/sig_node/test_slow": SLOW_SUITE})
+    project.makeconftest(SLOW_CONFTEST)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "suites/sig_node/test_slow.py", *BASE, *workers],
         cwd=project.path,
@@ -295,11 +322,18 @@ def test_sigterm_deletes_the_clusters(project, workers):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    wait_for_verb(project, "create cluster")
-    time.sleep(2)  # let the test start sleeping inside the cluster
+    wait_until(lambda: (project.state / "test-started").exists(), "the slow test's start")
+    return proc
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["n0", "n2"])
+def test_sigterm_deletes_the_clusters(project, workers):
+    """CI cancels with SIGTERM: the run must still delete what it created."""
+    proc = start_slow_run(project, workers)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert verbs(project) == ["create cluster", "delete cluster"], out
+    assert "KeyboardInterrupt: signal 15" in out  # the run ended on the signal, not by itself
 
 
 PROOF_SUITE = """
@@ -400,27 +434,14 @@ def test_teardown_finishes_under_a_second_sigint_and_sigterm(project, monkeypatc
     """CI cancel: SIGINT, then SIGTERM while clusters are being deleted. The delete finishes,
     the registry is empty, the run says it kept deleting. (Teardown is the controller's in
     both modes; -n 0 keeps the test fast.)"""
-    workers: list[str] = []
-    import signal
-    import subprocess
-    import sys
-
-    monkeypatch.setenv("FAKE_KIND_DELETE_SECONDS", "2")
-    project.makepyfile(**{"suites/sig_node/test_slow": SLOW_SUITE})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "suites/sig_node/test_slow.py", *BASE, *workers],
-        cwd=project.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    wait_for_verb(project, "create cluster")
-    time.sleep(2)
+    deleted = project.state / "delete-may-end"
+    monkeypatch.setenv("FAKE_KIND_DELETE_HOLD", str(deleted))
+    proc = start_slow_run(project, [])
     proc.send_signal(signal.SIGINT)
     wait_for_verb(project, "delete cluster")
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
+    deleted.touch()  # both signals are pending in the run before its `kind delete` can return
     out, _ = proc.communicate(timeout=60)
     assert verbs(project) == ["create cluster", "delete cluster"], out
     assert list((project.state / "clusters").iterdir()) == [], out
