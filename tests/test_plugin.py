@@ -83,8 +83,10 @@ def project(
 BASE = [
     "--k8s-version",
     "1.28",
-    "--kind-bin",
-    str(FAKES / "kind"),
+    # one argument: pytest takes an argument that names an existing path as a rootdir
+    # candidate, and this one made the inner runs' rootdir this repository (its pyproject.toml
+    # as their config, reports written into it, /tmp walked at collection)
+    f"--kind-bin={FAKES / 'kind'}",
     "--node-image",
     "kindest/node:v1.28.15",
     "-p",
