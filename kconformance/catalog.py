@@ -19,6 +19,10 @@ import yaml
 
 from kconformance.errors import CatalogError
 
+# libyaml's loader where PyYAML was built with it (same data, ~7x faster): every pytest
+# process, each xdist worker too, reads the 45 kB catalog at start-up, ~55 ms in pure Python.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 SIGS = (
     "sig_node",
     "sig_apps",
@@ -588,7 +592,7 @@ def load_catalog(path: Path | None = None) -> Catalog:
         text = path.read_text("utf-8")
         source = str(path)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{source}: not valid YAML: {exc}") from None
     return parse_catalog(data, source)

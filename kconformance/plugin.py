@@ -2,6 +2,10 @@
 
 Registered through the ``pytest11`` entry point so options and markers work from any rootdir.
 Logic lives in the modules it calls; this file only decides when things happen.
+
+The kubernetes client (~0.3 s of CPU to import) is imported only where a cluster is used
+(client, waits, workspace, manifests, diagnostics): an xdist controller, a collection, a
+usage error or a run of tests without clusters never pays for it.
 """
 
 from __future__ import annotations
@@ -9,18 +13,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from kconformance import components, diagnostics, proof
+from kconformance import components, proof
 from kconformance.artifacts import cache_dir
 from kconformance.catalog import SIGS, Catalog
-from kconformance.client import Cluster
 from kconformance.controller import ControllerPlugin
 from kconformance.errors import ClusterError, KconformanceError
 from kconformance.featurestate import live_feature_off_reason
-from kconformance.manifests import ManifestSet
 from kconformance.ordering import DURATIONS_FILE, order_by_profile, read_durations
 from kconformance.planning import TestPlan, plan_test, validate_run_profiles
 from kconformance.profiles import validate_profile
@@ -29,9 +31,11 @@ from kconformance.runtime import Run, RunIdentity
 from kconformance.settings import add_free_aliases, add_options, read_settings
 from kconformance.stash import COLLECTOR, PLAN, REPORTS, RUN, WORKSPACE, needed_profiles
 from kconformance.terminal import write_line
-from kconformance.waits import wait_for
 from kconformance.worker import WorkerPlugin
-from kconformance.workspace import Kube, namespace_name
+
+if TYPE_CHECKING:
+    from kconformance.client import Cluster
+    from kconformance.workspace import Kube
 
 __all__ = ["COLLECTOR", "PLAN", "REPORTS", "ROLE", "RUN", "WORKSPACE"]
 
@@ -355,6 +359,10 @@ def _skip_unless_live(run: Run, handle: Cluster, plan: TestPlan) -> None:
 @pytest.fixture
 def kube(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Kube]:
     """A namespace of the test's own in its cluster, with manifests, waits and cleanup."""
+    from kconformance.manifests import ManifestSet
+    from kconformance.waits import wait_for
+    from kconformance.workspace import Kube, namespace_name
+
     run = request.config.stash[RUN]
     name = namespace_name(request.node.name)
     cluster.core.create_namespace(
@@ -386,6 +394,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     item.stash.setdefault(REPORTS, {})[report.when] = report
     if report.failed and report.when in ("setup", "call") and WORKSPACE in item.stash:
         workspace = item.stash[WORKSPACE]
+        from kconformance import diagnostics
+
         try:
             text = diagnostics.format_dump(
                 diagnostics.collect(workspace.cluster, workspace.namespace)

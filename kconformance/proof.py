@@ -19,7 +19,6 @@ import pytest
 from _pytest.mark.structures import ParameterSet
 
 from kconformance.errors import ClusterError, EnvironmentProblem
-from kconformance.waits import is_transient
 
 PROOF_MARK = "kconformance_proof"
 
@@ -52,6 +51,8 @@ _IMAGE_TROUBLE = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "Inva
 
 def counts_as_feature_off(exc: BaseException) -> bool:
     """A failure that can be blamed on the feature being off: not infrastructure trouble."""
+    from kconformance.waits import is_transient  # imports kubernetes: only once a test failed
+
     if isinstance(exc, (ClusterError, EnvironmentProblem)):
         return False
     if any(reason in str(exc) for reason in _IMAGE_TROUBLE):

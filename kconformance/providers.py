@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kconformance import process
-from kconformance.client import Cluster
 from kconformance.errors import CommandError
 from kconformance.kind import KindCLI
 from kconformance.kindconfig import render, write_node_files
 from kconformance.profiles import Profile
-from kconformance.waits import has_condition, wait_for
 
 
 @dataclass(frozen=True)
@@ -91,16 +89,21 @@ class KindDriver:
         self._kind().export_logs(name, dest)
 
 
-def _ready(item: dict) -> bool:
-    return (item.get("status") or {}).get("phase") == "Succeeded" or has_condition(item, "Ready")
-
-
 def wait_until_usable(kubeconfig: Path, release: str, timeout: float = 300) -> None:
     """kind's --wait only covers the control plane, and a node image whose CNI is preinstalled
     makes it return at once. Wait, by watching, for every node and kube-system pod to be Ready
     and for the default ServiceAccount, so no test races the cluster's own start-up."""
+    # the kubernetes client, here and not at the top: the xdist controller deletes clusters
+    # through this module but never talks to one
+    from kconformance.client import Cluster
+    from kconformance.waits import has_condition, wait_for
+
+    def ready(item: dict) -> bool:
+        phase = (item.get("status") or {}).get("phase")
+        return phase == "Succeeded" or has_condition(item, "Ready")
+
     cluster = Cluster(name=str(kubeconfig), kubeconfig=kubeconfig, release=release)
-    every = lambda items: bool(items) and all(_ready(i) for i in items)  # noqa: E731
+    every = lambda items: bool(items) and all(ready(i) for i in items)  # noqa: E731
     wait_for(cluster, "Node", every, timeout=timeout, description="every node Ready")
     wait_for(
         cluster,

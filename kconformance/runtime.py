@@ -13,11 +13,11 @@ import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kconformance import components, preflight
 from kconformance.artifacts import cache_dir
 from kconformance.catalog import normalize_release
-from kconformance.client import Cluster
 from kconformance.errors import ClusterError, EnvironmentProblem, KconformanceError
 from kconformance.featurestate import parse_feature_metrics
 from kconformance.kind import KindCLI
@@ -25,6 +25,9 @@ from kconformance.pool import ClusterPool, Event, Registry
 from kconformance.profiles import Profile
 from kconformance.providers import KindDriver, ReleaseTools
 from kconformance.settings import Settings
+
+if TYPE_CHECKING:
+    from kconformance.client import Cluster
 
 
 @dataclass
@@ -178,6 +181,8 @@ class Run:
             return []
 
     def cluster_for(self, profile: Profile) -> Cluster:
+        from kconformance.client import Cluster  # kubernetes: only in a process using clusters
+
         record = self.pool.acquire(profile)
         self.pool.mark_used(profile)
         handle = self._clusters.get(record.name)
@@ -197,6 +202,8 @@ class Run:
     def adopt_server_release(self) -> str:
         """Run the release the existing cluster's /version reports: its skips, its images and
         its kubectl, not the newest release built here."""
+        from kconformance.client import Cluster
+
         path = self.settings.kubeconfig
         assert path is not None
         probe = Cluster(
@@ -220,6 +227,8 @@ class Run:
         return release
 
     def existing_cluster(self) -> Cluster:
+        from kconformance.client import Cluster
+
         path = self.settings.kubeconfig
         assert path is not None
         handle = self._clusters.get(str(path))

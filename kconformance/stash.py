@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from kconformance.planning import TestPlan
 from kconformance.report import ReportCollector
 from kconformance.runtime import Run
-from kconformance.workspace import Kube
+
+if TYPE_CHECKING:
+    from kconformance.workspace import Kube
 
 RUN = pytest.StashKey[Run]()
 PLAN = pytest.StashKey[TestPlan]()
 REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
-WORKSPACE = pytest.StashKey[Kube]()
+WORKSPACE: pytest.StashKey[Kube] = pytest.StashKey()
 COLLECTOR = pytest.StashKey[ReportCollector]()
 
 

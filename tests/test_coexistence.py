@@ -32,7 +32,7 @@ def test_clashing_plugin_keeps_its_names_and_ours_are_namespaced(pytester: pytes
         pytester.makeconftest(OTHER_PLUGIN)
         extra = []
     pytester.syspathinsert()
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest_inprocess(
         *extra,
         "--kubeconfig",
         "theirs.yaml",
@@ -55,5 +55,5 @@ def test_plain_names_are_aliases_when_free(pytester: pytest.Pytester):
         test_alias="def test_alias(pytestconfig):\n"
         "    assert pytestconfig.getoption('kc_k8s_version') == '1.28'\n"
     )
-    result = pytester.runpytest_subprocess("--k8s-version", "1.28", "-p", "no:cacheprovider")
+    result = pytester.runpytest_inprocess("--k8s-version", "1.28", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)

@@ -78,14 +78,14 @@ CASES = {
 }
 
 
-SUBPROCESS_CASES = ["catalog-missing", "context-unknown", "manifests-dir-missing"]
+END_TO_END_CASES = ["catalog-missing", "context-unknown", "manifests-dir-missing"]
 
 
-@pytest.mark.parametrize("case", SUBPROCESS_CASES)
+@pytest.mark.parametrize("case", END_TO_END_CASES)
 def test_bad_input_is_one_line_and_exit_code_4(inner, case):
     """End to end, for a few: pytest's own usage error, exit 4, one line, no traceback."""
     args, line = CASES[case]
-    result = inner.runpytest_subprocess(*args, "-p", "no:cacheprovider")
+    result = inner.runpytest_inprocess(*args, "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR, result.stderr.str()
     result.stderr.fnmatch_lines([f"ERROR: {line}"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()

@@ -1,12 +1,24 @@
-"""The plugin end to end, with pytest inside pytest and fake kind/docker executables."""
+"""The plugin end to end, with pytest inside pytest and fake kind/docker executables.
+
+Inner runs happen in this process (``inner_run``) unless they need a process of their own: xdist
+(-n) makes the inner pytest a controller of worker processes, signal tests send signals to the
+run, and a few tests depend on the run's process id or its interpreter start-up. A subprocess
+run costs ~0.7 s of interpreter and import time before it does anything. An in-process run
+imports its test files as top-level modules next to this directory's: name them apart from
+tests/test_*.py (suites/sig_apps/test_proof.py would collide with tests/test_proof.py).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,19 +74,31 @@ def project(
     monkeypatch.setenv("PATH", f"{FAKES}{os.pathsep}{os.environ['PATH']}")
     pytester.makeini("[pytest]\n")  # the inner run's rootdir: reports and artifacts go here
     pytester.state = state  # type: ignore[attr-defined]
+    # an in-process run's controller installs its SIGTERM handler in this process
+    sigterm = signal.getsignal(signal.SIGTERM)
+    request.addfinalizer(lambda: signal.signal(signal.SIGTERM, sigterm))
     return pytester
 
 
 BASE = [
     "--k8s-version",
     "1.28",
-    "--kind-bin",
-    str(FAKES / "kind"),
+    # one argument: pytest takes an argument that names an existing path as a rootdir
+    # candidate, and this one made the inner runs' rootdir this repository (its pyproject.toml
+    # as their config, reports written into it, /tmp walked at collection)
+    f"--kind-bin={FAKES / 'kind'}",
     "--node-image",
     "kindest/node:v1.28.15",
     "-p",
     "no:cacheprovider",
 ]
+
+
+def inner_run(pytester: pytest.Pytester, *args: str, **kwargs: Any) -> pytest.RunResult:
+    """Run pytest in this process, or in a subprocess when it starts xdist workers."""
+    if "-n" in args:
+        return pytester.runpytest_subprocess(*args)
+    return pytester.runpytest_inprocess(*args, **kwargs)
 
 
 def kind_calls(pytester) -> list[list[str]]:
@@ -86,16 +110,20 @@ def verbs(pytester) -> list[str]:
     return [" ".join(c[:2]) for c in kind_calls(pytester) if c[0] in ("create", "delete")]
 
 
-def wait_for_verb(pytester, verb: str, timeout: float = 120) -> None:
-    """Wait until the fake kind was called with ``verb`` (xdist start-up is slow on a busy host)."""
+def wait_until(done: Callable[[], bool], what: str, timeout: float = 120) -> None:
+    """Poll for something an inner run does (xdist start-up is slow on a busy host)."""
     deadline = time.monotonic() + timeout
-    while verb not in verbs(pytester):
-        assert time.monotonic() < deadline, f"kind was never called with {verb!r}"
-        time.sleep(0.05)
+    while not done():
+        assert time.monotonic() < deadline, f"{what} never happened"
+        time.sleep(0.02)
+
+
+def wait_for_verb(pytester, verb: str) -> None:
+    wait_until(lambda: verb in verbs(pytester), f"kind called with {verb!r}")
 
 
 def test_markers_lists_every_sig(pytester: pytest.Pytester):
-    result = pytester.runpytest_subprocess("--markers")
+    result = inner_run(pytester, "--markers")
     for sig in (
         "sig_node",
         "sig_apps",
@@ -110,7 +138,7 @@ def test_markers_lists_every_sig(pytester: pytest.Pytester):
 
 
 def test_collect_only_selects_by_catalog_sig(project):
-    result = project.runpytest_subprocess(*BASE, "--collect-only", "-q", "-m", "sig_apps")
+    result = inner_run(project, *BASE, "--collect-only", "-q", "-m", "sig_apps")
     result.stdout.fnmatch_lines(
         ["*test_jobs.py::test_per_index[[]1.28[]]", "*test_jobs.py::test_index_label[[]1.28[]]"]
     )
@@ -124,14 +152,14 @@ def test_unknown_feature_marker_fails_collection_in_one_line(project):
             "suites/test_bad": "import pytest\n@pytest.mark.feature('NoSuchFeature')\ndef test_x(cluster): pass\n"
         }
     )
-    result = project.runpytest_subprocess(*BASE, "--collect-only")
+    result = inner_run(project, *BASE, "--collect-only")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown feature 'NoSuchFeature'*"])
 
 
 def test_removed_gate_is_refused_before_any_container(project):
     started = time.monotonic()
-    result = project.runpytest_subprocess(
+    result = project.runpytest_subprocess(  # the time includes interpreter start-up
         *BASE, "--feature-gates", "UserNamespacesStatelessPodsSupport=true"
     )
     assert time.monotonic() - started < 10  # interpreter and client import included
@@ -146,8 +174,8 @@ def test_removed_gate_is_refused_before_any_container(project):
 
 
 def test_removed_gate_is_refused_by_the_xdist_controller(project):
-    result = project.runpytest_subprocess(
-        *BASE, "--feature-gates", "UserNamespacesStatelessPodsSupport=true", "-n", "2"
+    result = inner_run(
+        project, *BASE, "--feature-gates", "UserNamespacesStatelessPodsSupport=true", "-n", "2"
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*UserNamespacesStatelessPodsSupport was removed in 1.28*"])
@@ -155,14 +183,14 @@ def test_removed_gate_is_refused_by_the_xdist_controller(project):
 
 
 def test_unknown_release_is_refused(project):
-    result = project.runpytest_subprocess(*BASE[:0], "--k8s-version", "1.99", "--collect-only")
+    result = inner_run(project, *BASE[:0], "--k8s-version", "1.99", "--collect-only")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*unknown Kubernetes release '1.99'*"])
 
 
 def test_docker_down_is_one_clear_line_and_creates_nothing(project, monkeypatch):
     monkeypatch.setenv("FAKE_DOCKER_DOWN", "1")
-    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps")
+    result = inner_run(project, *BASE, "-m", "sig_apps")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*Docker is not reachable*hack/setup-docker.sh*"])
     assert verbs(project) == []
@@ -171,7 +199,7 @@ def test_docker_down_is_one_clear_line_and_creates_nothing(project, monkeypatch)
 def test_node_image_that_is_not_local_is_pulled_with_progress_lines(project, monkeypatch):
     """Published images: a runner that can pull needs no hack/ build."""
     monkeypatch.setenv("FAKE_DOCKER_NO_IMAGE", "1")
-    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps")
+    result = inner_run(project, *BASE, "-m", "sig_apps")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         [
@@ -186,7 +214,8 @@ def test_node_image_that_is_not_local_is_pulled_with_progress_lines(project, mon
 def test_failed_pull_is_one_clear_line_and_creates_nothing(project, monkeypatch, workers):
     monkeypatch.setenv("FAKE_DOCKER_NO_IMAGE", "1")
     monkeypatch.setenv("FAKE_DOCKER_PULL_FAIL", "1")
-    result = project.runpytest_subprocess(
+    result = inner_run(
+        project,
         *[a if a != "kindest/node:v1.28.15" else "localhost/kc-test/none:v1" for a in BASE],
         "-m",
         "sig_apps",
@@ -205,7 +234,7 @@ def test_failed_pull_is_one_clear_line_and_creates_nothing(project, monkeypatch,
 
 def test_kind_version_not_paired_with_the_node_image_is_one_clear_line(project, monkeypatch):
     monkeypatch.setenv("FAKE_KIND_VERSION", "v0.20.0")
-    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps")
+    result = inner_run(project, *BASE, "-m", "sig_apps")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
@@ -218,7 +247,7 @@ def test_kind_version_not_paired_with_the_node_image_is_one_clear_line(project, 
 
 
 def test_two_workers_two_profiles_one_creation_each_one_deletion_each(project):
-    result = project.runpytest_subprocess(*BASE, "-n", "2", "-v")
+    result = inner_run(project, *BASE, "-n", "2", "-v")
     result.assert_outcomes(passed=4, skipped=1)
     calls = verbs(project)
     assert sorted(calls) == ["create cluster"] * 2 + ["delete cluster"] * 2
@@ -236,7 +265,7 @@ def test_two_workers_two_profiles_one_creation_each_one_deletion_each(project):
 
 
 def test_skip_reason_comes_from_the_catalog(project):
-    result = project.runpytest_subprocess(*BASE, "-rs", "-k", "userns")
+    result = inner_run(project, *BASE, "-rs", "-k", "userns")
     result.stdout.fnmatch_lines(
         ["*SKIPPED*UserNamespacesSupport (KEP 127) on 1.28: needs containerd >= 2.0*"]
     )
@@ -244,6 +273,7 @@ def test_skip_reason_comes_from_the_catalog(project):
 
 
 def test_keep_clusters_then_reuse_creates_once(project):
+    # two processes: the second run claims a kept cluster whose owner (the first run) is gone
     first = project.runpytest_subprocess(*BASE, "--keep-clusters", "-m", "sig_apps")
     first.assert_outcomes(passed=2)
     second = project.runpytest_subprocess(*BASE, "--keep-clusters", "-m", "sig_apps")
@@ -253,7 +283,7 @@ def test_keep_clusters_then_reuse_creates_once(project):
 
 
 def test_report_files_written_after_a_run(project):
-    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps", "--report-dir", "out")
+    result = inner_run(project, *BASE, "-m", "sig_apps", "--report-dir", "out")
     result.assert_outcomes(passed=2)
     report = json.loads((project.path / "out" / "kconformance-report.json").read_text())
     row = next(r for r in report["features"] if r["feature"] == "JobBackoffLimitPerIndex")
@@ -263,7 +293,7 @@ def test_report_files_written_after_a_run(project):
 
 
 def test_junit_carries_sig_feature_and_kep(project):
-    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps", "--junitxml", "junit.xml")
+    result = inner_run(project, *BASE, "-m", "sig_apps", "--junitxml", "junit.xml")
     result.assert_outcomes(passed=2)
     xml = (project.path / "junit.xml").read_text()
     assert '<property name="feature" value="JobBackoffLimitPerIndex"' in xml
@@ -271,23 +301,43 @@ def test_junit_carries_sig_feature_and_kep(project):
 
 
 SLOW_SUITE = """
+import os
 import time
+from pathlib import Path
+
 import pytest
+
+STATE = Path(os.environ["FAKE_KIND_DIR"])
+
 
 @pytest.mark.feature("SidecarContainers")
 def test_slow(cluster):
-    time.sleep(60)
+    (STATE / "test-started").touch()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (STATE / "run-interrupted").exists():
+            # in an xdist worker: what execnet does, 5 s after the interrupted controller
+            # asked the worker to stop, is SIGINT it; do it now instead of 5 s later
+            raise KeyboardInterrupt("the run was interrupted")
+        time.sleep(0.02)
+"""
+
+# The process that gets the signal says so (under xdist: the controller, not the worker).
+SLOW_CONFTEST = """
+import os
+from pathlib import Path
+
+
+def pytest_keyboard_interrupt(excinfo):
+    (Path(os.environ["FAKE_KIND_DIR"]) / "run-interrupted").touch()
 """
 
 
-@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["n0", "n2"])
-def test_sigterm_deletes_the_clusters(project, workers):
-    """CI cancels with SIGTERM: the run must still delete what it created."""
-    import signal
-    import subprocess
-    import sys
-
+def start_slow_run(project, workers: list[str]) -> subprocess.Popen[str]:
+    """A run whose only test keeps going until the run is interrupted, started once its
+    test is running inside the cluster."""
     project.makepyfile(**{"suites/sig_node/test_slow": SLOW_SUITE})
+    project.makeconftest(SLOW_CONFTEST)
     proc = subprocess.Popen(
         [sys.executable, "-m", "pytest", "suites/sig_node/test_slow.py", *BASE, *workers],
         cwd=project.path,
@@ -295,11 +345,18 @@ def test_sigterm_deletes_the_clusters(project, workers):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    wait_for_verb(project, "create cluster")
-    time.sleep(2)  # let the test start sleeping inside the cluster
+    wait_until(lambda: (project.state / "test-started").exists(), "the slow test's start")
+    return proc
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["n0", "n2"])
+def test_sigterm_deletes_the_clusters(project, workers):
+    """CI cancels with SIGTERM: the run must still delete what it created."""
+    proc = start_slow_run(project, workers)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert verbs(project) == ["create cluster", "delete cluster"], out
+    assert "KeyboardInterrupt: signal 15" in out  # the run ended on the signal, not by itself
 
 
 PROOF_SUITE = """
@@ -320,9 +377,9 @@ def test_without_a_gate(cluster):
 
 
 def test_prove_inverts_feature_off_runs_and_fails_a_test_that_cannot_fail(project):
-    project.makepyfile(**{"suites/sig_apps/test_proof": PROOF_SUITE})
-    result = project.runpytest_subprocess(
-        "suites/sig_apps/test_proof.py", *BASE, "--prove", "-rs", "--report-dir", "out"
+    project.makepyfile(**{"suites/sig_apps/test_prove": PROOF_SUITE})
+    result = inner_run(
+        project, "suites/sig_apps/test_prove.py", *BASE, "--prove", "-rs", "--report-dir", "out"
     )
     # 3 feature-on runs pass; the gate test's off run proves; the no-op's off run does not;
     # KubectlEvents cannot be switched off, so its off run is skipped with that reason
@@ -357,7 +414,7 @@ def test_roles(pytestconfig):
 def test_controller_work_lives_in_its_own_plugin_object(project):
     """-n 0: the only process is the controller; no worker plugin is registered."""
     project.makepyfile(test_roles=ROLE_SUITE)
-    result = project.runpytest_subprocess(*BASE, "test_roles.py")
+    result = inner_run(project, *BASE, "test_roles.py")
     result.assert_outcomes(passed=1)
 
 
@@ -367,7 +424,7 @@ def test_each_xdist_worker_registers_only_the_worker_plugin(project):
         .replace("is None", "is not None")
         .replace("is _x", "is None")
     )
-    result = project.runpytest_subprocess(*BASE, "test_roles.py", "-n", "1")
+    result = inner_run(project, *BASE, "test_roles.py", "-n", "1")
     result.assert_outcomes(passed=1)
 
 
@@ -390,7 +447,7 @@ def test_a_run_without_cluster_tests_leaves_the_registry_and_clusters_alone(proj
     (project.state / "clusters").mkdir(parents=True)
     (project.state / "clusters" / "kc-gates-128-dead00").touch()
     project.makepyfile(test_unit="def test_plain():\n    assert True\n")
-    result = project.runpytest_subprocess(*BASE, "test_unit.py")
+    result = inner_run(project, *BASE, "test_unit.py")
     result.assert_outcomes(passed=1)
     assert registry.read("kc-gates-128-dead00") is not None
     assert kind_calls(project) == []
@@ -400,27 +457,14 @@ def test_teardown_finishes_under_a_second_sigint_and_sigterm(project, monkeypatc
     """CI cancel: SIGINT, then SIGTERM while clusters are being deleted. The delete finishes,
     the registry is empty, the run says it kept deleting. (Teardown is the controller's in
     both modes; -n 0 keeps the test fast.)"""
-    workers: list[str] = []
-    import signal
-    import subprocess
-    import sys
-
-    monkeypatch.setenv("FAKE_KIND_DELETE_SECONDS", "2")
-    project.makepyfile(**{"suites/sig_node/test_slow": SLOW_SUITE})
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "suites/sig_node/test_slow.py", *BASE, *workers],
-        cwd=project.path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    wait_for_verb(project, "create cluster")
-    time.sleep(2)
+    deleted = project.state / "delete-may-end"
+    monkeypatch.setenv("FAKE_KIND_DELETE_HOLD", str(deleted))
+    proc = start_slow_run(project, [])
     proc.send_signal(signal.SIGINT)
     wait_for_verb(project, "delete cluster")
     proc.send_signal(signal.SIGINT)
-    time.sleep(0.3)
     proc.send_signal(signal.SIGTERM)
+    deleted.touch()  # both signals are pending in the run before its `kind delete` can return
     out, _ = proc.communicate(timeout=60)
     assert verbs(project) == ["create cluster", "delete cluster"], out
     assert list((project.state / "clusters").iterdir()) == [], out
@@ -454,7 +498,7 @@ def test_after_ctrl_c_fixtures_are_finalized_before_the_cluster_is_deleted(proje
     """Ctrl-C: pytest finalizes the tests' fixtures (namespace deletion) in its own
     sessionfinish; the clusters must still exist then, and be deleted after."""
     project.makepyfile(**{"suites/sig_node/test_interrupted": INTERRUPTED_SUITE})
-    result = project.runpytest_subprocess("suites/sig_node/test_interrupted.py", *BASE)
+    result = inner_run(project, "suites/sig_node/test_interrupted.py", *BASE, no_reraise_ctrlc=True)
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert (project.path / "teardown-saw-cluster").read_text() == "True"
     assert verbs(project) == ["create cluster", "delete cluster"]
@@ -471,7 +515,7 @@ def test_kms(cluster):
 
 def test_profile_whose_component_was_not_built_is_refused_before_any_container(project):
     project.makepyfile(**{"suites/sig_auth/test_kms": SUITE_KMS})
-    result = project.runpytest_subprocess(*BASE, "-m", "sig_auth")
+    result = inner_run(project, *BASE, "-m", "sig_auth")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
@@ -493,7 +537,7 @@ def test_lb(cluster):
 
 def test_tests_of_a_component_built_apart_skip_naming_its_script(project):
     project.makepyfile(**{"suites/sig_network/test_lb": SUITE_LB})
-    result = project.runpytest_subprocess(*BASE, "-m", "sig_network", "-rs")
+    result = inner_run(project, *BASE, "-m", "sig_network", "-rs")
     result.assert_outcomes(skipped=1)
     result.stdout.fnmatch_lines(
         ["*SKIPPED*profile 'cloud-lb' runs the fake-ccm component*run hack/build-fake-ccm.sh 1.28*"]
@@ -524,9 +568,7 @@ def test_a_cluster_is_deleted_once_its_last_test_finished(project, workers):
     cluster is deleted exactly once (early releases run in the background, so their order
     against the end-of-run teardown is not fixed)."""
     project.makepyfile(**{"suites/sig_apps/test_two": TWO_PROFILES})
-    result = project.runpytest_subprocess(
-        "suites/sig_apps/test_two.py", *BASE, *workers, "-p", "no:randomly"
-    )
+    result = inner_run(project, "suites/sig_apps/test_two.py", *BASE, *workers, "-p", "no:randomly")
     result.assert_outcomes(passed=3)
     calls = [
         " ".join(c[:2]) + " " + c[c.index("--name") + 1].split("-")[1]
