@@ -86,14 +86,20 @@ def run_upstream(
 def verdict_from(
     report_dir: Path, focus: str, seconds: float, timed_out: bool = False, timeout: float = 0
 ) -> UpstreamResult:
-    """Count the specs ([It] entries) of ginkgo's JUnit; suite set-up entries are not tests."""
+    """Count the specs ([It] entries) of ginkgo's JUnit; suite set-up entries are not tests.
+
+    ginkgo lists every spec of the binary: those the focus left out are <skipped
+    message="skipped"/>; a spec that ran and skipped itself says why ("skipped - The test
+    requires at least two ready nodes ..."), and only those count as skipped."""
     passed = failed = skipped = 0
     for junit in report_dir.glob("junit*.xml"):
         for case in ET.parse(junit).getroot().iter("testcase"):
             if not str(case.get("name", "")).startswith("[It]"):
                 continue
-            if case.find("skipped") is not None:
-                skipped += 1
+            skip = case.find("skipped")
+            if skip is not None:
+                if (skip.get("message") or "skipped").strip() != "skipped":
+                    skipped += 1
             elif case.find("failure") is not None or case.find("error") is not None:
                 failed += 1
             else:
@@ -104,6 +110,8 @@ def verdict_from(
         verdict = "failed"
     elif passed:
         verdict = "passed"
+    elif skipped:
+        verdict = "skipped"
     else:
         verdict = "no test matched"
     return UpstreamResult("", focus, verdict, seconds, passed, failed, skipped)
@@ -149,9 +157,14 @@ def crosscheck(
                 e2e_binary, kubeconfig, upstream["focus"], work_dir / slug(feature.name)
             )
             verdict, seconds = ours.get(feature.name, ("not run", 0.0))
-            label = f"{result.verdict} ({result.passed}/{result.passed + result.failed})"
-            rows.append((feature.name, verdict, label, seconds, result.seconds))
+            rows.append((feature.name, verdict, result_label(result), seconds, result.seconds))
     return rows
+
+
+def result_label(result: UpstreamResult) -> str:
+    """e.g. "passed (6/6)", "passed (6/6, 1 skipped)", "skipped (0/0, 2 skipped)": passed/ran."""
+    label = f"{result.verdict} ({result.passed}/{result.passed + result.failed}"
+    return label + (f", {result.skipped} skipped)" if result.skipped else ")")
 
 
 def format_table(

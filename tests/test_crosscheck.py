@@ -104,3 +104,39 @@ def test_notes_come_from_the_catalog_per_release():
     assert notes.splitlines() == [
         f"- WatchList: {catalog.features['WatchList'].crosscheck['1.28']}"
     ]
+
+
+def _junit(path: Path, cases: list[str]) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    body = "".join(cases)
+    (path / "junit_01.xml").write_text(f"<testsuites><testsuite>{body}</testsuite></testsuites>")
+
+
+def test_verdict_counts_only_specs_the_focus_selected(tmp_path):
+    """ginkgo's JUnit lists every spec of e2e.test; those outside the focus are plain
+    "skipped", a selected spec that skipped itself says why."""
+    from kconformance.crosscheck import result_label, verdict_from
+
+    _junit(
+        tmp_path / "a",
+        [
+            '<testcase name="[It] ran and passed"></testcase>',
+            '<testcase name="[It] not in focus"><skipped message="skipped"/></testcase>',
+            '<testcase name="[It] two nodes"><skipped message="skipped - needs two nodes"/>'
+            "</testcase>",
+            '<testcase name="[SynchronizedBeforeSuite]"></testcase>',
+        ],
+    )
+    result = verdict_from(tmp_path / "a", "focus", 1.0)
+    assert (result.verdict, result.passed, result.failed, result.skipped) == ("passed", 1, 0, 1)
+    assert result_label(result) == "passed (1/1, 1 skipped)"
+
+    _junit(
+        tmp_path / "b",
+        ['<testcase name="[It] x"><skipped message="skipped - requires 2 nodes"/></testcase>'],
+    )
+    assert result_label(verdict_from(tmp_path / "b", "focus", 1.0)) == "skipped (0/0, 1 skipped)"
+
+    _junit(tmp_path / "c", ['<testcase name="[It] x"><failure message="boom"/></testcase>'])
+    assert result_label(verdict_from(tmp_path / "c", "focus", 1.0)) == "failed (0/1)"
+    assert verdict_from(tmp_path / "d", "f", 600.0, True, 600).verdict == "timed out after 600s"
