@@ -58,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     cross.add_argument("--k8s-version", default="1.28")
     cross.add_argument("--e2e-binary", default=None, help="default: built by hack/build-e2e.sh")
     cross.add_argument("--out", default="reports")
+    cross.add_argument(
+        "--coverage",
+        action="store_true",
+        help="only print which upstream-asserted behaviours our tests cover (Markdown), no run",
+    )
     merge_cmd = sub.add_parser(
         "merge-reports", help="merge shards' reports into one feature x release matrix"
     )
@@ -173,14 +178,27 @@ def _delete_kept(kind_bin: str | None) -> int:
 
 def _crosscheck(args: argparse.Namespace) -> int:
     """Run our tests of every feature with an upstream e2e test, keep the cluster, run
-    upstream's on it, print the comparison, then delete the cluster."""
+    upstream's on it, print the comparison, then delete the clusters this run created.
+
+    Only clusters of the run ids our pytest run printed are used and deleted: the registry is
+    shared by every run on the machine (a kept cluster of a finished run may be reused by ours,
+    and is then left kept, as it was)."""
     import json
-    import subprocess
 
     from kconformance.artifacts import cache_dir
     from kconformance.catalog import normalize_release
-    from kconformance.crosscheck import crosscheck, format_table
+    from kconformance.crosscheck import (
+        crosscheck,
+        format_coverage,
+        format_notes,
+        format_table,
+        load_coverage,
+    )
+    from kconformance.matrix import run_ids
 
+    if args.coverage:
+        print(format_coverage(load_coverage()), end="")
+        return 0
     catalog = default_catalog()
     release = normalize_release(args.k8s_version)
     binary = args.e2e_binary
@@ -191,7 +209,8 @@ def _crosscheck(args: argparse.Namespace) -> int:
         raise KconformanceError(f"no e2e.test at {binary}: run hack/build-e2e.sh {release}")
     features = [f.name for f in catalog.features.values() if f.upstream and f.profile == "gates"]
     out = Path(args.out)
-    ours = subprocess.run(
+    log = out / "ours.log"
+    code = _tee(
         [
             sys.executable,
             "-m",
@@ -207,21 +226,27 @@ def _crosscheck(args: argparse.Namespace) -> int:
             "--report-dir",
             str(out / "ours"),
         ],
-        check=False,
+        log,
     )
-    record = next(
-        (r for r in _registry().records() if r.profile_key == f"{release}-gates" and r.keep), None
-    )
-    if record is None:
-        raise KconformanceError("our run left no kept gates cluster to run upstream tests on")
-    from kconformance.artifacts import built_releases
-    from kconformance.crosscheck import alias_images
-    from kconformance.kind import KindCLI
-
-    built = built_releases()[release]
-    for image in alias_images(Path(binary), dict(built.images)):
-        KindCLI(built.kind or "kind").load_image(record.name, image)
+    ours = run_ids(log.read_text(errors="replace"))
     try:
+        record = next(
+            (
+                r
+                for r in _registry().records()
+                if r.run_id in ours and r.profile_key == f"{release}-gates" and r.keep
+            ),
+            None,
+        )
+        if record is None:
+            raise KconformanceError("our run left no kept gates cluster to run upstream tests on")
+        from kconformance.artifacts import built_releases
+        from kconformance.crosscheck import alias_images
+        from kconformance.kind import KindCLI
+
+        built = built_releases()[release]
+        for image in alias_images(Path(binary), dict(built.images)):
+            KindCLI(built.kind or "kind").load_image(record.name, image)
         rows = crosscheck(
             catalog,
             release,
@@ -231,11 +256,45 @@ def _crosscheck(args: argparse.Namespace) -> int:
             out / "upstream",
         )
     finally:
-        _delete_kept(None)
-    table = format_table(rows)
-    (out / f"crosscheck-{release}.md").write_text(table + "\n")
-    print(table)
-    return 0 if ours.returncode == 0 else 1
+        _delete_run_clusters(ours, release)
+    coverage = load_coverage()
+    table = format_table(rows, coverage if coverage["release"] == release else None)
+    notes = format_notes(catalog, release, [row[0] for row in rows])
+    text = table + (f"\n\n{notes}" if notes else "")
+    (out / f"crosscheck-{release}.md").write_text(text + "\n")
+    print(text)
+    return 0 if code == 0 else 1
+
+
+def _delete_run_clusters(ids: set[str], release: str) -> None:
+    """Delete the clusters of ``release`` that our run ``ids`` created (their names end with the
+    run id), once their owner is gone. A kept cluster of an earlier run that ours reused is left
+    kept, and said so."""
+    from kconformance.artifacts import built_releases
+    from kconformance.kind import KindCLI
+    from kconformance.registry import pid_alive
+
+    registry = _registry()
+    ours = [
+        r
+        for r in registry.records()
+        if r.run_id in ids
+        and r.profile_key.startswith(f"{release}-")
+        and not pid_alive(r.owner_pid)
+    ]
+    if not ours:
+        return
+    built = built_releases().get(release)
+    kind = KindCLI((built.kind if built else None) or "kind")
+    existing = set(kind.clusters())
+    for record in ours:
+        if not record.name.endswith(f"-{record.run_id}"):
+            print(f"[crosscheck] left kept: {record.name} (an earlier run's, reused by ours)")
+            continue
+        if record.name in existing:
+            kind.delete(record.name)
+        registry.remove(record.name)
+        print(f"[crosscheck] deleted {record.name}")
 
 
 def _merge_reports(paths: list[Path], json_out: Path | None) -> int:

@@ -15,10 +15,17 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from kconformance.catalog import Catalog
+
+COVERAGE_FILE = Path(__file__).resolve().parent / "data" / "upstream-coverage.yaml"
+KINDS = ("ours", "reason", "gap")
 
 
 @dataclass
@@ -79,14 +86,20 @@ def run_upstream(
 def verdict_from(
     report_dir: Path, focus: str, seconds: float, timed_out: bool = False, timeout: float = 0
 ) -> UpstreamResult:
-    """Count the specs ([It] entries) of ginkgo's JUnit; suite set-up entries are not tests."""
+    """Count the specs ([It] entries) of ginkgo's JUnit; suite set-up entries are not tests.
+
+    ginkgo lists every spec of the binary: those the focus left out are <skipped
+    message="skipped"/>; a spec that ran and skipped itself says why ("skipped - The test
+    requires at least two ready nodes ..."), and only those count as skipped."""
     passed = failed = skipped = 0
     for junit in report_dir.glob("junit*.xml"):
         for case in ET.parse(junit).getroot().iter("testcase"):
             if not str(case.get("name", "")).startswith("[It]"):
                 continue
-            if case.find("skipped") is not None:
-                skipped += 1
+            skip = case.find("skipped")
+            if skip is not None:
+                if (skip.get("message") or "skipped").strip() != "skipped":
+                    skipped += 1
             elif case.find("failure") is not None or case.find("error") is not None:
                 failed += 1
             else:
@@ -97,6 +110,8 @@ def verdict_from(
         verdict = "failed"
     elif passed:
         verdict = "passed"
+    elif skipped:
+        verdict = "skipped"
     else:
         verdict = "no test matched"
     return UpstreamResult("", focus, verdict, seconds, passed, failed, skipped)
@@ -142,19 +157,130 @@ def crosscheck(
                 e2e_binary, kubeconfig, upstream["focus"], work_dir / slug(feature.name)
             )
             verdict, seconds = ours.get(feature.name, ("not run", 0.0))
-            label = f"{result.verdict} ({result.passed}/{result.passed + result.failed})"
-            rows.append((feature.name, verdict, label, seconds, result.seconds))
+            rows.append((feature.name, verdict, result_label(result), seconds, result.seconds))
     return rows
 
 
-def format_table(rows: list[tuple[str, str, str, float, float]]) -> str:
-    lines = [
-        "| feature | our verdict | upstream verdict | our time (s) | upstream time (s) |",
-        "|---|---|---|---|---|",
-    ]
+def result_label(result: UpstreamResult) -> str:
+    """e.g. "passed (6/6)", "passed (6/6, 1 skipped)", "skipped (0/0, 2 skipped)": passed/ran."""
+    label = f"{result.verdict} ({result.passed}/{result.passed + result.failed}"
+    return label + (f", {result.skipped} skipped)" if result.skipped else ")")
+
+
+def format_table(
+    rows: list[tuple[str, str, str, float, float]],
+    coverage: Mapping[str, Any] | None = None,
+) -> str:
+    """The cross-check table; with ``coverage``, a column counting upstream's asserted behaviours
+    per feature: asserted by ours / not ours, with a reason / gaps (on the e2e rows)."""
+    head = "| feature | our verdict | upstream verdict | our time (s) | upstream time (s) |"
+    rule = "|---|---|---|---|---|"
+    if coverage is not None:
+        head += " upstream behaviours: ours / reason / gap |"
+        rule += "---|"
+    lines = [head, rule]
     for feature, ours, upstream, our_s, up_s in rows:
-        lines.append(f"| {feature} | {ours} | {upstream} | {our_s:.0f} | {up_s:.0f} |")
+        line = f"| {feature} | {ours} | {upstream} | {our_s:.0f} | {up_s:.0f} |"
+        if coverage is not None:
+            counts = coverage_counts(coverage, feature)
+            if upstream == "node e2e only" or counts is None:
+                line += " - |"
+            else:
+                line += " {} / {} / {} |".format(*counts)
+        lines.append(line)
     return "\n".join(lines)
+
+
+def format_notes(catalog: Catalog, release: str, features: Iterable[str]) -> str:
+    """The catalog's `crosscheck:` explanation of each listed feature for this release."""
+    lines = []
+    for name in dict.fromkeys(features):
+        note = catalog.features[name].crosscheck.get(release)
+        if note:
+            lines.append(f"- {name}: {note}")
+    return "\n".join(lines)
+
+
+# -- coverage of upstream's asserted behaviours ---------------------------------------------
+
+
+def load_coverage(path: Path = COVERAGE_FILE) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text())
+    if data.get("schema") != 1:
+        raise ValueError(f"{path}: unknown schema {data.get('schema')!r}")
+    return data
+
+
+def behaviours(coverage: Mapping[str, Any], feature: str) -> list[tuple[dict, dict]]:
+    """(spec group, behaviour) pairs of a feature, in file order."""
+    return [(group, b) for group in coverage["features"].get(feature, ()) for b in group["asserts"]]
+
+
+def kind_of(behaviour: Mapping[str, Any]) -> str:
+    """ours | reason | gap: exactly one must be given."""
+    given = [k for k in KINDS if behaviour.get(k)]
+    if len(given) != 1:
+        raise ValueError(f"behaviour {behaviour.get('what')!r} needs exactly one of {KINDS}")
+    return given[0]
+
+
+def coverage_counts(coverage: Mapping[str, Any], feature: str) -> tuple[int, int, int] | None:
+    pairs = behaviours(coverage, feature)
+    if not pairs:
+        return None
+    kinds = [kind_of(b) for _, b in pairs]
+    return kinds.count("ours"), kinds.count("reason"), kinds.count("gap")
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def format_coverage(coverage: Mapping[str, Any]) -> str:
+    """Markdown: per feature, upstream's specs, what each asserts, and our counterpart."""
+    totals = [0, 0, 0]
+    sections = []
+    for feature in coverage["features"]:
+        counts = coverage_counts(coverage, feature)
+        assert counts is not None
+        totals = [t + c for t, c in zip(totals, counts, strict=True)]
+        groups = coverage["features"][feature]
+        n_specs = sum(len(g["specs"]) for g in groups)
+        n_focus = sum(len(g["specs"]) for g in groups if g.get("in_focus") is not False)
+        lines = [
+            f"### {feature}",
+            "",
+            f"{n_specs} upstream spec(s), {n_focus} in the cross-check focus; {sum(counts)} "
+            f"asserted behaviour(s): {counts[0]} asserted by ours, {counts[1]} not ours with a "
+            f"reason, {counts[2]} gap(s).",
+            "",
+            "| upstream spec | asserts | ours |",
+            "|---|---|---|",
+        ]
+        for group in groups:
+            specs = "<br>".join(f"`{_cell(s)}`" for s in group["specs"])
+            if group.get("in_focus") is False:
+                specs += "<br>(outside the cross-check focus)"
+            for i, b in enumerate(group["asserts"]):
+                kind = kind_of(b)
+                if kind == "ours":
+                    refs = b["ours"] if isinstance(b["ours"], list) else [b["ours"]]
+                    ours = "<br>".join(f"`{r.split('::')[-1]}`" for r in refs)
+                    if b.get("note"):
+                        ours += f" - {_cell(b['note'])}"
+                elif kind == "reason":
+                    ours = f"not ours: {_cell(b['reason'])}"
+                else:
+                    ours = f"**gap**: {_cell(b['gap'])}"
+                lines.append(f"| {specs if i == 0 else ''} | {_cell(b['what'])} | {ours} |")
+        sections.append("\n".join(lines))
+    head = (
+        f"Upstream e2e of Kubernetes {coverage['kubernetes']}: "
+        f"{sum(totals)} asserted behaviours over {len(coverage['features'])} features - "
+        f"{totals[0]} asserted by our suite, {totals[1]} not ours with a stated reason, "
+        f"{totals[2]} gaps."
+    )
+    return "\n\n".join([head, *sections]) + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

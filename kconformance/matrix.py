@@ -156,7 +156,10 @@ def run_matrix(
     return state
 
 
-_RUN_LINE = re.compile(r"^kconformance: releases .*; run ([0-9a-f]+)\s*$", re.M)
+# the header line of kconformance.plugin.pytest_report_header; --keep-clusters appends a field
+_RUN_LINE = re.compile(
+    r"^kconformance: releases .*; run ([0-9a-f]+)(?:; --keep-clusters)?\s*$", re.M
+)
 
 
 def run_ids(log_text: str) -> set[str]:

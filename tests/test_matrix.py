@@ -235,9 +235,10 @@ def test_cleanup_only_knows_the_run_ids_its_own_pytest_printed():
             "kconformance: releases 1.28; kind; run e54f53",
             "kconformance: cluster kc-gates-128-e54f53 [1.28-gates] ready in 85.6s",
             "someone else: kconformance: releases 1.28; kind; run 45b404 (quoted, not ours)",
+            "kconformance: releases 1.36; kind; run dd21e0; --keep-clusters",
         ]
     )
-    assert run_ids(log) == {"e54f53"}
+    assert run_ids(log) == {"e54f53", "dd21e0"}
 
 
 def test_each_release_records_the_machines_peak_memory_and_the_table_totals_it(tmp_path):
