@@ -38,19 +38,35 @@ def finished_at(pod: dict[str, Any], container: str) -> datetime:
     return timestamp(terminated["finishedAt"])
 
 
-def marks(kube: Kube, pod: str, container: str) -> dict[str, float]:
+def marks(kube: Kube, pod: str, container: str, needed: tuple[str, ...] = ()) -> dict[str, float]:
     """The ``MARK <event> <seconds>`` lines a container logged, by event.
 
     The seconds come from /proc/uptime inside the container: every container of a kind node
     reads the same kernel clock, at 10 ms resolution, where the API's startedAt/finishedAt have
     one-second resolution and cannot order events that happen within a second.
+
+    A container reported running may not have written its first line yet: with ``needed``, the
+    log is followed (streamed, as ``kubectl logs -f``) until those events are in it, or the
+    container's log ends.
     """
-    logs = kube.cluster.core.read_namespaced_pod_log(pod, kube.namespace, container=container)
-    found = {}
-    for line in logs.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == "MARK":
-            found[parts[1]] = float(parts[2])
+    response = kube.cluster.core.read_namespaced_pod_log(
+        pod,
+        kube.namespace,
+        container=container,
+        follow=bool(needed),
+        _preload_content=False,
+        _request_timeout=60,
+    )
+    found: dict[str, float] = {}
+    try:
+        for raw in response:
+            parts = raw.decode(errors="replace").split()
+            if len(parts) == 3 and parts[0] == "MARK":
+                found[parts[1]] = float(parts[2])
+            if needed and all(event in found for event in needed):
+                break
+    finally:
+        response.release_conn()
     return found
 
 

@@ -45,9 +45,9 @@ def test_next_container_waits_for_the_sidecars_startup_probe(kube: Kube) -> None
         "Pod", lambda p: running(p, "proxy", "main"), name="startup-order", timeout=120
     )
     assert status_of(pod, "proxy")["started"] is True
-    proxy = marks(kube, "startup-order", "proxy")
-    setup = marks(kube, "startup-order", "setup")
-    main = marks(kube, "startup-order", "main")
+    proxy = marks(kube, "startup-order", "proxy", needed=("start", "ready"))
+    setup = marks(kube, "startup-order", "setup", needed=("start", "exit"))
+    main = marks(kube, "startup-order", "main", needed=("start",))
     assert proxy["start"] + 2.9 <= proxy["ready"] < setup["start"], (proxy, setup)
     assert setup["exit"] < main["start"], (setup, main)
 
