@@ -270,23 +270,8 @@ def _delete_run_clusters(ids: set[str], release: str) -> None:
     """Delete the clusters of ``release`` that our run ``ids`` created (their names end with the
     run id), once their owner is gone. A kept cluster of an earlier run that ours reused is left
     kept, and said so."""
-    from kconformance.artifacts import built_releases
-    from kconformance.kind import KindCLI
-    from kconformance.registry import pid_alive
-
-    registry = _registry()
-    ours = [
-        r
-        for r in registry.records()
-        if r.run_id in ids
-        and r.profile_key.startswith(f"{release}-")
-        and not pid_alive(r.owner_pid)
-    ]
-    if not ours:
-        return
-    built = built_releases().get(release)
-    kind = KindCLI((built.kind if built else None) or "kind")
-    existing = set(kind.clusters())
+    registry, kind, ours = _dead_run_records(ids, release)
+    existing = set(kind.clusters()) if ours else set()
     for record in ours:
         if not record.name.endswith(f"-{record.run_id}"):
             print(f"[crosscheck] left kept: {record.name} (an earlier run's, reused by ours)")
@@ -295,6 +280,25 @@ def _delete_run_clusters(ids: set[str], release: str) -> None:
             kind.delete(record.name)
         registry.remove(record.name)
         print(f"[crosscheck] deleted {record.name}")
+
+
+def _dead_run_records(ids: set[str], release: str):  # -> (Registry, KindCLI, [ClusterRecord])
+    """The registry records of ``release``'s clusters made by the run ``ids`` whose owner is gone
+    (never another run's: the registry is shared by the machine), and a kind CLI to delete them."""
+    from kconformance.artifacts import built_releases
+    from kconformance.kind import KindCLI
+    from kconformance.registry import pid_alive
+
+    registry = _registry()
+    records = [
+        r
+        for r in registry.records()
+        if r.run_id in ids
+        and r.profile_key.startswith(f"{release}-")
+        and not pid_alive(r.owner_pid)
+    ]
+    built = built_releases().get(release)
+    return registry, KindCLI((built.kind if built else None) or "kind"), records
 
 
 def _merge_reports(paths: list[Path], json_out: Path | None) -> int:
@@ -456,25 +460,11 @@ def _delete_release_clusters(release: str, log: Path) -> None:
     """Delete what the matrix's own pytest run of ``release`` left behind (it normally deletes
     its clusters itself), so the next release starts with the memory free. Only clusters of the
     run ids that run printed, never another run's: the registry is shared by the machine."""
-    from kconformance.artifacts import built_releases
-    from kconformance.kind import KindCLI
     from kconformance.matrix import run_ids
-    from kconformance.pool import pid_alive
 
     ours = run_ids(log.read_text(errors="replace")) if log.is_file() else set()
-    registry = _registry()
-    leftover = [
-        r
-        for r in registry.records()
-        if r.run_id in ours
-        and r.profile_key.startswith(f"{release}-")
-        and not pid_alive(r.owner_pid)
-    ]
-    if not leftover:
-        return
-    built = built_releases().get(release)
-    kind = KindCLI((built.kind if built else None) or "kind")
-    existing = set(kind.clusters())
+    registry, kind, leftover = _dead_run_records(ours, release)
+    existing = set(kind.clusters()) if leftover else set()
     for record in leftover:
         if record.name in existing:
             kind.delete(record.name)
