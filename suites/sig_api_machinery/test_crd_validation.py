@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import yaml
 
@@ -34,8 +36,15 @@ def _tighten(kube: Kube, rules: str) -> None:
     probe = kube.render(
         "sig_api_machinery/ratcheting-cr.yaml", group=group_for(kube), fieldA="", fieldB=""
     )
-    probe[0]["metadata"]["name"] = "probe"
-    until_in_effect(lambda: expect_rejection(lambda: kube.apply_objects(probe)))
+    attempts = itertools.count()
+
+    def probe_is_refused() -> object:
+        # a new name each time: a probe admitted before the schema took effect would otherwise
+        # be updated, unchanged, on the next attempt - and ratcheting admits that forever
+        probe[0]["metadata"]["name"] = f"probe-{next(attempts)}"
+        return expect_rejection(lambda: kube.apply_objects(probe))
+
+    until_in_effect(probe_is_refused)
 
 
 def _ratcheting_scenario(kube: Kube, rules: str) -> None:
