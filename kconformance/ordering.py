@@ -4,10 +4,10 @@ Clusters are created a few at a time (see ``slots``) while the workers run tests
 no earlier than its last cluster plus that cluster's tests. Putting the profiles with the most
 test time first, and the same order into prefetch, lets the long tests run while the later
 clusters are still being created, and leaves the short ones for the end. Expected times come
-from earlier runs on this machine (``durations.json`` in the cache); a test never run on this release takes its
-time on other releases (the same test waits on the same controllers), and a test never seen
-counts as ``UNSEEN_SECONDS``, so without history the order follows the number of tests per
-profile.
+from earlier runs on this machine (``durations.json`` in the cache); a test never run on this
+release takes its time on other releases (the same test waits on the same controllers), and a
+test never seen counts as ``UNSEEN_SECONDS``, so without history the order follows the number
+of tests per profile.
 """
 
 from __future__ import annotations
