@@ -1,4 +1,6 @@
-"""What a failing test leaves behind: its namespace's events, pod states and container logs.
+"""What a failing test leaves behind: its namespace's events, pod states and container logs,
+and the kube-system containers that restarted (a controller that lost its lease under load
+explains a wait that ran out with nothing wrong in the namespace).
 
 Collected while the test's namespace still exists, each read with its own short timeout so a
 sick cluster cannot hang the report, and formatted as plain text that reads the same in the
@@ -42,6 +44,7 @@ class NamespaceDump:
     events: list[str]
     pods: list[PodState]
     errors: list[str] = field(default_factory=list)
+    system_restarts: list[str] = field(default_factory=list)
 
 
 def _state_text(state: dict[str, Any] | None) -> str:
@@ -126,6 +129,23 @@ def event_lines(events: Iterable[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def restart_lines(pods: Iterable[dict[str, Any]]) -> list[str]:
+    """One line per container that restarted: how often, and how its last run ended."""
+    lines = []
+    for pod in pods:
+        status = pod.get("status") or {}
+        for cs in (status.get("initContainerStatuses") or []) + (
+            status.get("containerStatuses") or []
+        ):
+            restarts = int(cs.get("restartCount") or 0)
+            if restarts:
+                last = _state_text(cs.get("lastState"))
+                lines.append(
+                    f"{pod['metadata']['name']}/{cs['name']}: {restarts} restarts, last {last}"
+                )
+    return lines
+
+
 def collect(cluster: Cluster, namespace: str) -> NamespaceDump:
     core = cluster.core
     errors: list[str] = []
@@ -142,6 +162,14 @@ def collect(cluster: Cluster, namespace: str) -> NamespaceDump:
         pods = pod_states(pod_dicts)
     except Exception as exc:
         errors.append(f"pods: {exc}")
+    system_restarts: list[str] = []
+    try:
+        raw_system = core.list_namespaced_pod("kube-system", _request_timeout=_TIMEOUT)
+        system_restarts = restart_lines(
+            cluster.api.sanitize_for_serialization(p) for p in raw_system.items
+        )
+    except Exception as exc:
+        errors.append(f"kube-system pods: {exc}")
     for pod in pods:
         for container in pod.containers:
             container.logs = _logs(cluster, namespace, pod.name, container.name, False, errors)
@@ -149,7 +177,7 @@ def collect(cluster: Cluster, namespace: str) -> NamespaceDump:
                 container.previous_logs = _logs(
                     cluster, namespace, pod.name, container.name, True, errors
                 )
-    return NamespaceDump(namespace, events, pods, errors)
+    return NamespaceDump(namespace, events, pods, errors, system_restarts)
 
 
 def _logs(
@@ -189,6 +217,9 @@ def format_dump(dump: NamespaceDump) -> str:
                 if text.strip():
                     out += ["", f"{title} {pod.name}/{c.name} (last {LOG_LINES} lines):"]
                     out += [f"  {line}" for line in text.rstrip().splitlines()]
+    if dump.system_restarts:
+        out += ["", "kube-system containers that restarted:"]
+        out += [f"  {line}" for line in dump.system_restarts]
     if dump.errors:
         out += ["", "could not collect:"] + [f"  {e}" for e in dump.errors]
     return "\n".join(out)

@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from kconformance.diagnostics import NamespaceDump, event_lines, format_dump, pod_states
+from kconformance.diagnostics import (
+    NamespaceDump,
+    event_lines,
+    format_dump,
+    pod_states,
+    restart_lines,
+)
 
 POD = {
     "metadata": {"name": "web"},
@@ -74,3 +80,26 @@ def test_format_shows_states_and_previous_logs():
     assert "[sidecar] proxy: running(startedAt=2026-01-01T00:00:00Z) ready=True restarts=2" in text
     assert "[app] app: waiting(reason=CrashLoopBackOff)" in text
     assert "previous logs web/proxy" in text and "proxy crashed" in text
+
+
+def test_restarted_system_containers_are_listed_with_their_last_end():
+    manager = {
+        "metadata": {"name": "kube-controller-manager-kc"},
+        "status": {
+            "containerStatuses": [
+                {
+                    "name": "kube-controller-manager",
+                    "restartCount": 2,
+                    "lastState": {"terminated": {"reason": "Error", "exitCode": 1}},
+                }
+            ]
+        },
+    }
+    steady = {"metadata": {"name": "etcd-kc"}, "status": {"containerStatuses": [{"name": "etcd"}]}}
+    lines = restart_lines([manager, steady])
+    assert lines == [
+        "kube-controller-manager-kc/kube-controller-manager: 2 restarts,"
+        " last terminated(reason=Error, exitCode=1)"
+    ]
+    text = format_dump(NamespaceDump("ns1", [], [], system_restarts=lines))
+    assert "kube-system containers that restarted:\n  kube-controller-manager-kc/" in text

@@ -61,9 +61,36 @@ def test_pv_records_each_phase_transition(kube: Kube) -> None:
     assert t_bound < asked <= t_released <= datetime.now(UTC), (t_bound, t_released)
 
 
+PROBES = 5
+
+
+def _about(name: str):
+    return lambda events: any(e["involvedObject"].get("name") == name for e in events)
+
+
+def _controller_sees_no_default(kube: Kube) -> None:
+    """Return once the PV controller itself has seen that no default StorageClass is left.
+
+    The controller reads classes from its own informer. A claim it syncs before that informer
+    has the annotation change gets the old default for good (the class is immutable once set),
+    which under load made the retroactive test wait in vain. A probe claim without class shows
+    what the controller sees: "no storage class is set" (FailedBinding) means the change
+    reached it; a probe that got a class was synced too early, and a new one is tried.
+    """
+    for attempt in range(PROBES):
+        probe = f"probe-{attempt}"
+        kube.apply("sig_storage/pvc.yaml", name=probe, class_line="")
+        kube.wait_for("Event", _about(probe), api_version="v1", timeout=60)
+        claim = kube.get("PersistentVolumeClaim", probe)
+        if claim and claim["spec"].get("storageClassName") is None:
+            return
+    raise AssertionError(f"the PV controller still assigned a default class after {PROBES} probes")
+
+
 @pytest.fixture
 def no_default_storage_class(kube: Kube) -> Iterator[list[str]]:
-    """Take the default annotation off every StorageClass for the test (kube puts it back)."""
+    """Take the default annotation off every StorageClass for the test (kube puts it back), and
+    wait until the PV controller has seen it."""
     defaults = [
         sc["metadata"]["name"]
         for sc in kube.list("StorageClass", api_version="storage.k8s.io/v1")
@@ -71,7 +98,20 @@ def no_default_storage_class(kube: Kube) -> Iterator[list[str]]:
     ]
     for name in defaults:
         kube.set_annotation("StorageClass", name, DEFAULT, "false", "storage.k8s.io/v1")
+    _controller_sees_no_default(kube)
     yield defaults
+
+
+def _other_class(wanted: str):
+    def check(claim: dict | None) -> str | None:
+        got = (claim or {}).get("spec", {}).get("storageClassName")
+        return (
+            f"the claim got class {got!r}, which cannot change"
+            if got not in (None, wanted)
+            else None
+        )
+
+    return check
 
 
 @pytest.mark.feature("RetroactiveDefaultStorageClass")
@@ -90,5 +130,6 @@ def test_claim_without_class_gets_the_default_created_later(
         lambda c: bool(c) and c["spec"].get("storageClassName") == klass,
         name="late-class",
         timeout=120,
+        fail=_other_class(klass),
     )
     assert updated["spec"]["storageClassName"] == klass
