@@ -37,46 +37,49 @@ release_vars() {
       K8S_VERSION=v1.28.15 STAGING_VERSION=v0.28.15 GO_TOOLCHAIN=go1.22.12
       K8S_TAGS=selinux,notest   # = kubernetes' hack/lib/golang.sh (non-debug)
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.28.0 ;;
-    # 1.29-1.35: the catalog's patch release where the module proxy serves it.
+    # 1.29-1.35: the newest patch release whose modules the module proxy serves and
+    # sum.golang.org verifies (the catalog's `kubernetes:` names it).
     # KIND_VERSION: a kind CLI this project already builds, so that a release adds no other
     # kind/containerd/runc build (CPU is scarce): v0.25.0 (1.28's; it published 1.29-1.31
     # node images itself) with Debian's containerd 1.6 as on 1.28; for 1.32-1.35 v0.32.0
     # (1.36's) with its base image's containerd 2.3.1 / runc 1.4.2 as on 1.36.
     1.29)
-      # v1.29.14 (the catalog's): its staging modules cluster-bootstrap, cri-api,
+      # v1.29.14: its staging modules cluster-bootstrap, cri-api,
       # csi-translation-lib, dynamic-resource-allocation, kube-aggregator and
       # legacy-cloud-providers @v0.29.14 fail sum.golang.org verification (lookup 404)
       K8S_VERSION=v1.29.15 STAGING_VERSION=v0.29.15 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.29.0 ;;
     1.30)
-      # v1.30.13 (the catalog's) -> proxy 403 "This module version is not available."
-      K8S_VERSION=v1.30.14 STAGING_VERSION=v0.30.14 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      # v1.30.13 -> proxy 403 "This module version is not available."; v1.30.14: kube-proxy
+      # @v0.30.14 fails sum.golang.org (404); v1.30.5-.13 lack kube-proxy, endpointslice or
+      # kube-controller-manager likewise. v1.30.4 is the newest with every staging module.
+      K8S_VERSION=v1.30.4 STAGING_VERSION=v0.30.4 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.30.0 ;;
     1.31)
-      # v1.31.14 (the catalog's): cluster-bootstrap, cri-client, csi-translation-lib,
+      # v1.31.14 (a newer patch): cluster-bootstrap, cri-client, csi-translation-lib,
       # dynamic-resource-allocation, kube-aggregator, kube-scheduler, pod-security-admission
       # @v0.31.14 are refused (403) or fail sum.golang.org (404); v1.31.13/.12 lack some too
       K8S_VERSION=v1.31.0 STAGING_VERSION=v0.31.0 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.25.0 CRICTL_VERSION=v1.31.0 ;;
     1.32)
-      # v1.32.11 (the catalog's): k8s.io/kubelet@v0.32.11 fails sum.golang.org (404), and
+      # v1.32.11 (a newer patch): k8s.io/kubelet@v0.32.11 fails sum.golang.org (404), and
       # more; v1.32.13: cri-client, csi-translation-lib, endpointslice, kube-controller-manager,
       # kube-proxy, kube-scheduler @v0.32.13 refused (403)
       K8S_VERSION=v1.32.2 STAGING_VERSION=v0.32.2 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.32.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.33)
-      # v1.33.12 (the catalog's): k8s.io/cri-api@v0.33.12 refused (403)
+      # v1.33.12 (a newer patch): k8s.io/cri-api@v0.33.12 refused (403)
       K8S_VERSION=v1.33.13 STAGING_VERSION=v0.33.13 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.33.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.34)
-      # v1.34.8 (the catalog's): k8s.io/cri-api@v0.34.8 refused (403)
+      # v1.34.8 (a newer patch): k8s.io/cri-api@v0.34.8 refused (403)
       K8S_VERSION=v1.34.4 STAGING_VERSION=v0.34.4 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.34.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.35)
-      # v1.35.5 (the catalog's) -> sum.golang.org lookup 404 ("verifying go.mod")
+      # v1.35.5 (a newer patch) -> sum.golang.org lookup 404 ("verifying go.mod")
       K8S_VERSION=v1.35.4 STAGING_VERSION=v0.35.4 GO_TOOLCHAIN=auto K8S_TAGS=auto
       KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.35.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;

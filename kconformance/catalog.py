@@ -201,6 +201,8 @@ class Release:
     node_image: str | None = None
     kubeadm_api: str | None = None
     kubelet: Mapping[str, Any] = field(default_factory=dict)
+    # a containerd config patch (TOML) for every node of the release (kind containerdConfigPatches)
+    containerd: str = ""
 
 
 @dataclass(frozen=True)
@@ -380,6 +382,7 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             node_image=spec.get("node_image"),
             kubeadm_api=spec.get("kubeadm_api"),
             kubelet=spec.get("kubelet", {}),
+            containerd=str(spec.get("containerd") or ""),
         )
         for name, spec in raw_releases.items()
     }

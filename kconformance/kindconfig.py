@@ -109,6 +109,8 @@ def kind_config(
         stage = str(stage_dir) if stage_dir else STAGE_PLACEHOLDER
         control_plane["extraMounts"] = _component_mounts(profile, stage)
     config["nodes"] = [control_plane] + [{"role": "worker"} for _ in range(profile.nodes - 1)]
+    if profile.containerd_patch:
+        config["containerdConfigPatches"] = [profile.containerd_patch]
     mounts = [
         {
             "hostPath": f"{files_dir.rstrip('/')}/{host_file_name(path)}",

@@ -37,6 +37,7 @@ class Profile:
     # mounted into the kube-apiserver pod for them
     components: tuple[tuple[str, str], ...] = ()
     apiserver_mounts: tuple[str, ...] = ()
+    containerd_patch: str = ""  # TOML merged into every node's containerd config
 
     @property
     def gates(self) -> dict[str, bool]:
@@ -78,6 +79,7 @@ class Profile:
                     if self.components
                     else {}
                 ),
+                **({"containerd": self.containerd_patch} if self.containerd_patch else {}),
             },
             sort_keys=True,
         )
@@ -252,6 +254,7 @@ def _assemble(
         nodes=spec.nodes,
         components=tuple(sorted(components.items())),
         apiserver_mounts=tuple(mounts),
+        containerd_patch=rel.containerd,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import yaml
@@ -45,6 +46,17 @@ def test_fail_cgroup_v1_only_where_the_kubelet_knows_it():
     catalog = default_catalog()
     assert "failCgroupV1" not in resolve_profile(catalog, "gates", "1.28").kubelet
     assert resolve_profile(catalog, "gates", "1.36").kubelet["failCgroupV1"] is False
+
+
+def test_runc_uses_cgroupfs_only_on_nodes_with_containerd_2():
+    """The catalog's containerd patch reaches kind's containerdConfigPatches, and changes the
+    cluster's identity; 1.28's nodes (containerd 1.6) keep kind's configuration."""
+    catalog = default_catalog()
+    assert "containerdConfigPatches" not in kind_config(resolve_profile(catalog, "gates", "1.28"))
+    profile = resolve_profile(catalog, "gates", "1.36")
+    (patch,) = kind_config(profile)["containerdConfigPatches"]
+    assert "SystemdCgroup = false" in patch
+    assert profile.hash != dataclasses.replace(profile, containerd_patch="").hash
 
 
 def test_two_node_profile_has_a_worker():

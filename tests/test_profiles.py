@@ -204,11 +204,14 @@ def test_topology_option_is_stable_on_136(catalog):
 
 
 def test_contradicting_cgroup_driver_only_where_the_runtime_overrules_it(catalog):
-    """A kubelet on cgroupfs next to containerd's systemd runc starts no pod: the profile sets
-    it only on 1.36 (containerd 2.x answers RuntimeConfig), never on 1.28 (containerd 1.6)."""
+    """A kubelet config contradicting containerd's runc starts no pod unless the runtime answers
+    RuntimeConfig: 1.28 (containerd 1.6) keeps kind's systemd on both sides; from 1.32
+    (containerd 2.x) runc runs cgroupfs under kind's systemd kubelet config."""
     old = resolve_profile(catalog, "cgroup-driver-cri", "1.28")
-    assert "cgroupDriver" not in old.kubelet
+    assert "cgroupDriver" not in old.kubelet and not old.containerd_patch
     assert old.gates == {"KubeletCgroupDriverFromCRI": True}
-    new = resolve_profile(catalog, "cgroup-driver-cri", "1.36")
-    assert new.kubelet["cgroupDriver"] == "cgroupfs"
-    assert new.gates == {}  # GA and locked in 1.36
+    for release in ("1.32", "1.36"):
+        new = resolve_profile(catalog, "cgroup-driver-cri", release)
+        assert "cgroupDriver" not in new.kubelet
+        assert "SystemdCgroup = false" in new.containerd_patch
+    assert resolve_profile(catalog, "cgroup-driver-cri", "1.36").gates == {}  # GA, locked
