@@ -70,7 +70,10 @@ release_vars() {
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.33)
       # v1.33.12 (a newer patch): k8s.io/cri-api@v0.33.12 refused (403)
+      # etcd: kubeadm wants 3.5.24; go.etcd.io/etcd/etcdutl/v3 of 3.5.18, .20, .22-.24 fails
+      # sum.golang.org (404), so its image tag 3.5.24-0 holds etcd 3.5.21 (the same minor)
       K8S_VERSION=v1.33.13 STAGING_VERSION=v0.33.13 GO_TOOLCHAIN=auto K8S_TAGS=auto
+      ETCD_BUILD_VERSION=3.5.21
       KIND_VERSION=v0.32.0 CRICTL_VERSION=v1.33.0
       CONTAINERD_VERSION=auto RUNC_VERSION=auto ;;
     1.34)
@@ -286,10 +289,13 @@ kubeadm_images() {
   [[ -n "$ETCD_TAG" && -n "$COREDNS_TAG" && -n "$PAUSE_TAG" ]] || die "cannot parse kubeadm image list: $list"
 }
 
+# ETCD_BUILD_VERSION: the etcd release built for kubeadm's etcd image tag when the module proxy
+# lacks that one (the image keeps kubeadm's tag; `etcd --version` in it tells the truth)
 build_etcd() {
-  local v="${ETCD_TAG%-*}" dir="$CACHE/tools/etcd-$ETCD_TAG" wrapper tmp ld commit
+  local v="${ETCD_BUILD_VERSION:-${ETCD_TAG%-*}}" dir wrapper tmp ld commit
+  dir="$CACHE/tools/etcd-$v-0"
   if have_output "$dir/etcd" "$dir/etcdctl"; then
-    skip_step "etcd-$ETCD_TAG" "$dir"
+    skip_step "etcd-$v-0" "$dir"
   else
     wrapper="$(make_wrapper "etcd-$v" go.etcd.io/etcd/server/v3 "v$v")"
     grep -q etcdctl "$wrapper/go.mod" || echo "require go.etcd.io/etcd/etcdctl/v3 v$v" >>"$wrapper/go.mod"
@@ -297,10 +303,10 @@ build_etcd() {
     tmp="$(tmp_for "$dir")"; mkdir -p "$tmp"
     ld="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=${commit:-v$v}"
     # both main packages are named "v3": build them one by one
-    step "etcd-$ETCD_TAG" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "$2" -o "$3/etcd" go.etcd.io/etcd/server/v3 && go build -trimpath -ldflags "$2" -o "$3/etcdctl" go.etcd.io/etcd/etcdctl/v3 && "$3/etcd" --version && "$3/etcdctl" version' _ "$wrapper" "$ld" "$tmp"
+    step "etcd-$v-0" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "$2" -o "$3/etcd" go.etcd.io/etcd/server/v3 && go build -trimpath -ldflags "$2" -o "$3/etcdctl" go.etcd.io/etcd/etcdctl/v3 && "$3/etcd" --version && "$3/etcdctl" version' _ "$wrapper" "$ld" "$tmp"
     commit_output "$tmp" "$dir"
   fi
-  mset etcd "{\"version\": $(jstr "$ETCD_TAG"), \"dir\": $(jstr "$dir"), \"etcd\": $(jstr "$dir/etcd"), \"etcdctl\": $(jstr "$dir/etcdctl")}"
+  mset etcd "{\"version\": $(jstr "$ETCD_TAG"), \"built\": $(jstr "$v"), \"dir\": $(jstr "$dir"), \"etcd\": $(jstr "$dir/etcd"), \"etcdctl\": $(jstr "$dir/etcdctl")}"
 }
 
 build_coredns() {

@@ -91,8 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     matrix_cmd.add_argument(
         "-n",
         "--workers",
-        default="2",
-        help="pytest-xdist workers (README: -n 4 where the host allows it)",
+        default="4",
+        help="pytest-xdist workers (README, Clusters: more workers than cores)",
     )
     matrix_cmd.add_argument(
         "--build", action="store_true", help="run hack/build.sh for a release not built yet"
