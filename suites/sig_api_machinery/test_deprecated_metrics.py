@@ -26,12 +26,10 @@ def test_storage_db_size_metric_is_deprecated_then_hidden(kube: Kube) -> None:
     """ "apiserver_storage_db_total_size_in_bytes ➜ apiserver_storage_size_bytes": 1.28 serves
     the old metric with HELP "[ALPHA] (Deprecated since 1.28.0) Total size of the storage
     database file physically allocated in bytes." beside the new apiserver_storage_size_bytes
-    ([ALPHA] in 1.28, [STABLE] in 1.36); from 1.29 the old one is hidden (1.36 still defines it
-    with DeprecatedVersion 1.28.0)."""
+    ([ALPHA] in 1.28 and 1.29, [STABLE] from 1.30: k8s.io/apiserver's etcd3 metrics.go); from
+    1.29 the old one is hidden (1.36 still defines it with DeprecatedVersion 1.28.0)."""
     metrics = parse_exposition(kube.cluster.raw_get("/metrics"))
-    level = "ALPHA" if release_key(kube.release) < (1, 29) else "STABLE"
-    if kube.release not in ("1.28", "1.36"):
-        pytest.skip(f"the stability of {NEW_SIZE} was not read from the {kube.release} source")
+    level = "ALPHA" if release_key(kube.release) < (1, 30) else "STABLE"
     assert metrics.help(NEW_SIZE) == (
         f"[{level}] Size of the storage database file physically allocated in bytes."
     )
@@ -51,16 +49,18 @@ def test_current_executing_seats_duplicates_request_concurrency_in_use(kube: Kub
     """ "apiserver_flowcontrol_request_concurrency_in_use ➜
     apiserver_flowcontrol_current_executing_seats": 1.28 serves both (the new one [BETA], the
     old one [ALPHA], not yet marked deprecated: its DeprecatedVersion is 1.31.0), per
-    priority_level and flow_schema. 1.36 still defines the old one, deprecated since 1.31.0,
-    so hidden from 1.32: it is no longer served."""
+    priority_level and flow_schema. Every release 1.28-1.36 defines the old one with
+    DeprecatedVersion 1.31.0: served unmarked through 1.30, served as "[ALPHA] (Deprecated since
+    1.31.0) Concurrency ..." in 1.31, hidden from 1.32 - no longer served."""
     metrics = parse_exposition(kube.cluster.raw_get("/metrics"))
     new_help = metrics.help(NEW_SEATS)
     assert new_help is not None and new_help.startswith("[BETA] Concurrency (number of seats)")
     assert metrics.values(NEW_SEATS, priority_level="exempt"), "no exempt series"
-    if release_key(kube.release) < (1, 29):
+    release = release_key(kube.release)
+    if release < (1, 32):
+        marked = "(Deprecated since 1.31.0) " if release == (1, 31) else ""
         old_help = metrics.help(OLD_SEATS)
-        assert old_help is not None and old_help.startswith("[ALPHA] Concurrency")
-        assert "(Deprecated" not in old_help
+        assert old_help is not None and old_help.startswith(f"[ALPHA] {marked}Concurrency")
         assert metrics.values(OLD_SEATS, priority_level="exempt")
     else:
         assert OLD_SEATS not in metrics.names()

@@ -18,10 +18,10 @@ def test_azure_registry_flag_is_deprecated_then_gone(kube: Kube) -> None:
     --image-credential-provider-bin-dir": the 1.28 kubelet accepts it and prints "Flag
     --azure-container-registry-config has been deprecated, Use --image-credential-provider-config
     and --image-credential-provider-bin-dir to setup acr credential provider instead. Will be
-    removed in a future release."; the 1.36 kubelet no longer knows it."""
+    removed in a future release." (1.29 too); from 1.30 the kubelet no longer knows it."""
     kubelet = release_binary(kube, "kubelet")
     code, out = run_binary(kubelet, f"{FLAG}=/nonexistent/azure.json", "--version")
-    if release_key(kube.release) < (1, 29):
+    if release_key(kube.release) < (1, 30):
         assert code == 0, out[-400:]
         assert (
             f"Flag {FLAG} has been deprecated, Use --image-credential-provider-config and "

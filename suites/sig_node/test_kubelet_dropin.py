@@ -5,11 +5,12 @@ Jobs (KEP-3715), and KEP-3983 has no feature gate in any release. In 1.28 the ku
 ``--config-dir`` only when the environment variable KUBELET_CONFIG_DROPIN_DIR_ALPHA is set (any
 value); without it the kubelet exits ("flag ... specified but environment variable
 KUBELET_CONFIG_DROPIN_DIR_ALPHA not set, cannot start kubelet"), which the profile validation
-refuses before any container starts (tests/test_profiles.py). From 1.30 the variable is gone.
+refuses before any container starts (tests/test_profiles.py). 1.29 still needs it; from 1.30 the
+variable is gone.
 
 The catalog's profile mounts three files into /etc/kubernetes/kubelet.conf.d: 10-*.conf
 (maxPods 50), 20-*.conf (maxPods 70) and 30-*.yaml (maxPods 99, not *.conf), passes
---config-dir through kubeadm's kubeletExtraArgs and, on 1.28, sets the variable with a systemd
+--config-dir through kubeadm's kubeletExtraArgs and, on 1.28-1.29, sets the variable with a systemd
 drop-in of kubelet.service.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from kconformance.catalog import Catalog, release_key
 from kconformance.testing import Kube
 from suites.sig_node.pods import a_node, kubelet_config, node_capacity_pods, node_exec
 
@@ -41,19 +43,21 @@ def test_dropins_apply_in_lexical_order_and_only_conf_files(kube: Kube) -> None:
 
 
 @pytest.mark.feature("KubeletDropInConfigDir")
-def test_kubelet_runs_with_the_flag_and_the_environment_it_needs(kube: Kube) -> None:
+def test_kubelet_runs_with_the_flag_and_the_environment_it_needs(
+    kube: Kube, catalog: Catalog
+) -> None:
     """The kubelet process really has --config-dir (from kubeadm's kubeletExtraArgs) and, on
-    1.28, KUBELET_CONFIG_DROPIN_DIR_ALPHA in its environment (from the systemd drop-in); the
-    node is Ready."""
+    1.28 and 1.29, KUBELET_CONFIG_DROPIN_DIR_ALPHA in its environment (from the systemd
+    drop-in); the node is Ready."""
     node = a_node(kube)
     pid = node_exec(node, "systemctl", "show", "-p", "MainPID", "--value", "kubelet").stdout
     cmdline = node_exec(node, "cat", f"/proc/{pid.strip()}/cmdline").stdout.split("\0")
     assert "--config-dir=/etc/kubernetes/kubelet.conf.d" in cmdline
     environ = node_exec(node, "cat", f"/proc/{pid.strip()}/environ").stdout.split("\0")
-    if kube.release == "1.28":
-        assert "KUBELET_CONFIG_DROPIN_DIR_ALPHA=on" in environ
-    else:
-        assert not [e for e in environ if e.startswith("KUBELET_CONFIG_DROPIN_DIR_ALPHA=")]
+    # the catalog's kubelet_env: the 1.28 and 1.29 kubelets read --config-dir only with it
+    wanted = catalog.features["KubeletDropInConfigDir"].kubelet_env_for(kube.release)
+    seen = {e.split("=", 1)[0]: e.split("=", 1)[1] for e in environ if e.startswith("KUBELET_")}
+    assert {k: v for k, v in seen.items() if k == "KUBELET_CONFIG_DROPIN_DIR_ALPHA"} == dict(wanted)
     ready = [c for c in kube.cluster.core.read_node(node).status.conditions if c.type == "Ready"]
     assert ready[0].status == "True"
 
@@ -64,7 +68,7 @@ def test_dropins_on_128_bring_back_defaults_the_main_file_changed(kube: Kube) ->
     file with override (mergo.WithOverride in cmd/kubelet/app/server.go), so every default a
     drop-in does not restate replaces what the main file set. kind's main file says
     failSwapOn: false and the catalog's drop-ins do not: the 1.28 kubelet runs with
-    failSwapOn: true (the default), 1.36 keeps false (1.30+ apply a drop-in as a JSON merge
+    failSwapOn: true (the default), 1.36 keeps false (1.29+ apply a drop-in as a JSON merge
     patch). What the drop-ins restate stays as kind set it: cgroupDriver systemd - seen here by
     hand on 1.28 with one more drop-in that did not restate it: the restarted kubelet ran on
     cgroupfs and could not even recreate the kube-apiserver sandbox ("runc create failed:
@@ -79,7 +83,7 @@ def test_dropins_on_128_bring_back_defaults_the_main_file_changed(kube: Kube) ->
     assert main["cgroupDriver"] == "systemd"
     config = kubelet_config(kube, node)
     assert config["failSwapOn"] is (kube.release == "1.28")
-    if kube.release == "1.28":  # later kubelets take the driver from the runtime (see catalog)
+    if release_key(kube.release) < (1, 32):  # then the runtime's cgroupfs wins (catalog)
         assert config["cgroupDriver"] == "systemd"
     assert config["imageGCHighThresholdPercent"] == 100
     assert config["evictionHard"]["imagefs.available"] == "0%"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from kconformance.catalog import Catalog, release_key
 from kconformance.testing import Kube, has_condition
 from suites.sig_node.pods import a_node, kubelet_config, node_exec, running
 
@@ -61,25 +62,27 @@ def _kubelet_by_hand(node: str, gate: str) -> str:
 
 
 @pytest.mark.feature("TopologyManagerPolicyOptions")
-def test_kubelet_refuses_the_option_without_its_gates(kube: Kube) -> None:
-    """What the profile validation prevents, shown with the real binary: 1.28's kubelet exits
+def test_kubelet_refuses_the_option_without_its_gates(kube: Kube, catalog: Catalog) -> None:
+    """What the profile validation prevents, shown with the real binary. Where the option is
+    beta (policy_options.go: betaOptions through 1.31, stableOptions from 1.32) the kubelet exits
     with "Topology Manager Policy Beta-level Options not enabled, but option
-    "prefer-closest-numa-nodes" provided" when TopologyManagerPolicyBetaOptions is off, and with
-    "... require feature gates "TopologyManagerPolicyOptions" enabled" when that gate is off.
-    On 1.36 the option is stable (the beta gate no longer matters) and TopologyManagerPolicyOptions
-    is locked: setting it false is refused at flag parsing. Only where the running kubelet has
-    the option (a second kubelet that did not refuse would start managing the node's pods)."""
+    "prefer-closest-numa-nodes" provided" when TopologyManagerPolicyBetaOptions is off. With
+    TopologyManagerPolicyOptions off it exits with "... require feature gates
+    "TopologyManagerPolicyOptions" enabled" (cmd/kubelet/app/server.go, 1.28-1.36) - except
+    where the catalog has the gate locked (1.36): there setting it false is refused at flag
+    parsing. Only where the running kubelet has the option (a second kubelet that did not
+    refuse would start managing the node's pods)."""
     node = a_node(kube)
     assert kubelet_config(kube, node).get("topologyManagerPolicyOptions") == {OPTION: "true"}
-    if kube.release == "1.28":
+    if release_key(kube.release) < (1, 32):
         out = _kubelet_by_hand(node, "TopologyManagerPolicyBetaOptions")
         expected = f'Topology Manager Policy Beta-level Options not enabled, but option "{OPTION}"'
         assert expected in out, out[-2000:]
-        out = _kubelet_by_hand(node, "TopologyManagerPolicyOptions")
-        assert 'require feature gates "TopologyManagerPolicyOptions" enabled' in out, out[-2000:]
-    else:
-        out = _kubelet_by_hand(node, "TopologyManagerPolicyOptions")
+    out = _kubelet_by_hand(node, "TopologyManagerPolicyOptions")
+    if catalog.gates["TopologyManagerPolicyOptions"].stage(kube.release).locked:
         assert "cannot set feature gate TopologyManagerPolicyOptions to false" in out, out[-2000:]
+    else:
+        assert 'require feature gates "TopologyManagerPolicyOptions" enabled' in out, out[-2000:]
 
 
 def _numa_nodes() -> list[str]:

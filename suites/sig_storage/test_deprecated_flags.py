@@ -17,12 +17,12 @@ def test_volume_host_flags_are_deprecated_then_gone(kube: Kube) -> None:
     """ "kube-controller-manager: --volume-host-cidr-denylist and
     --volume-host-allow-local-loopback flags" will stop working: 1.28 still accepts each and
     prints "Flag --<name> has been deprecated, This flag is currently no-op and will be
-    deleted."; 1.36 no longer knows them ("unknown flag")."""
+    deleted." (through 1.30); from 1.31 it no longer knows them ("unknown flag")."""
     kcm = release_binary(kube, "kube-controller-manager")
     for flag in FLAGS:
         name = flag.split("=")[0]
         code, out = run_binary(kcm, flag, "--version")
-        if release_key(kube.release) < (1, 29):
+        if release_key(kube.release) < (1, 31):
             assert code == 0, out[-400:]
             assert (
                 f"Flag {name} has been deprecated, This flag is currently no-op and will be "
