@@ -15,23 +15,23 @@ import pytest
 from kconformance.metrics import parse_exposition
 from kconformance.testing import Kube
 
-# Stability levels per release, from each release's source: k8s.io/component-base
+
+# Stability levels per release, from each release's source (1.28.15, 1.29.15, 1.30.14, 1.31.0,
+# 1.32.2, 1.33.13, 1.34.4, 1.35.4, 1.36.3): k8s.io/component-base
 # metrics/prometheus/feature/metrics.go and metrics/prometheus/slis/metrics.go, k8s.io/apiserver
-# pkg/endpoints/metrics/metrics.go. Releases missing here were not checked.
-LEVELS = {
-    "1.28": {
+# pkg/endpoints/metrics/metrics.go. Only the health-check SLIs changed: BETA in 1.28, STABLE from
+# 1.29. A release missing here was not checked.
+def _levels(healthchecks: str) -> dict[str, str]:
+    return {
         "kubernetes_feature_enabled": "BETA",
         "apiserver_request_total": "STABLE",
-        "kubernetes_healthcheck": "BETA",
-        "kubernetes_healthchecks_total": "BETA",
-    },
-    "1.36": {
-        "kubernetes_feature_enabled": "BETA",
-        "apiserver_request_total": "STABLE",
-        "kubernetes_healthcheck": "STABLE",
-        "kubernetes_healthchecks_total": "STABLE",
-    },
-}
+        "kubernetes_healthcheck": healthchecks,
+        "kubernetes_healthchecks_total": healthchecks,
+    }
+
+
+LATER = ("1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36")
+LEVELS = {"1.28": _levels("BETA"), **{release: _levels("STABLE") for release in LATER}}
 _LEVEL = re.compile(r"^\[(ALPHA|BETA|STABLE|INTERNAL)\] ")
 
 
@@ -65,8 +65,7 @@ def test_apiserver_metrics_carry_their_stability_level(kube: Kube) -> None:
 def test_slis_endpoint_serves_healthcheck_results(kube: Kube) -> None:
     """/metrics/slis serves kubernetes_healthcheck{name,type} (1 = passing) for every health
     check of the apiserver, e.g. etcd on healthz, livez and readyz, and
-    kubernetes_healthchecks_total{name,status,type}; BETA in 1.28, STABLE from 1.29 (1.36
-    source)."""
+    kubernetes_healthchecks_total{name,status,type}; BETA in 1.28, STABLE from 1.29."""
     expected = _levels_for(kube.release)
     slis = parse_exposition(kube.cluster.raw_get("/metrics/slis"))
     for name in ("kubernetes_healthcheck", "kubernetes_healthchecks_total"):

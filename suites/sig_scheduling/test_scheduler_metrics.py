@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 
+from kconformance.catalog import release_key
 from kconformance.metrics import parse_exposition, wait_until
 from kconformance.testing import Kube
 from suites.nodes import control_plane, node_exec
@@ -20,12 +21,10 @@ from suites.nodes import control_plane, node_exec
 def test_scheduler_goroutines_replaces_scheduler_scheduler_goroutines(kube: Kube) -> None:
     """ "scheduler_scheduler_goroutines ➜ scheduler_goroutines": kube-scheduler exposes
     scheduler_goroutines{operation} ("Number of running goroutines split by the work they do
-    such as binding.", [ALPHA] in 1.28 and [BETA] in 1.36 - pkg/scheduler/metrics/metrics.go)
-    with a binding series once it has bound a pod, and no scheduler_scheduler_goroutines at
-    all."""
-    level = {"1.28": "ALPHA", "1.36": "BETA"}.get(kube.release)
-    if level is None:
-        pytest.skip(f"the stability of scheduler_goroutines was not read from {kube.release}")
+    such as binding.", [ALPHA] through 1.35 and [BETA] in 1.36 - pkg/scheduler/metrics/metrics.go
+    of each release) with a binding series once it has bound a pod, and no
+    scheduler_scheduler_goroutines at all."""
+    level = "BETA" if release_key(kube.release) >= (1, 36) else "ALPHA"
     kube.apply("sig_scheduling/metrics-reader.yaml")
     token = kube.cluster.core.create_namespaced_service_account_token(
         "metrics-reader", kube.namespace, {"spec": {"expirationSeconds": 600}}
