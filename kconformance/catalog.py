@@ -149,6 +149,9 @@ class Feature:
     # Per release, why the cross-check against upstream's e2e disagrees with our verdict (or
     # could not compare): printed under the `python -m kconformance crosscheck` table.
     crosscheck: Mapping[str, str] = field(default_factory=dict)
+    # Per release, why the lifecycle matrix's cell did not pass (a behaviour change between
+    # releases, or what the run could not show): printed under MATRIX.md's table.
+    matrix: Mapping[str, str] = field(default_factory=dict)
     # The upstream pull request, for a seed item that has no KEP (a deprecation or removal).
     pr: int | None = None
     # Why no cluster can show this item (a code move, package hosting): the report still lists
@@ -519,6 +522,7 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             unavailable=unavailable,
             upstream=tuple(spec.get("upstream", ())),
             crosscheck={str(r): str(t) for r, t in (spec.get("crosscheck") or {}).items()},
+            matrix={str(r): str(t) for r, t in (spec.get("matrix") or {}).items()},
             pr=int(spec["pr"]) if spec.get("pr") is not None else None,
             not_testable=str(not_testable) if not_testable is not None else None,
             components=tuple(spec.get("components", ())),

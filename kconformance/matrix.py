@@ -227,6 +227,8 @@ def merge(
                 cell["reason"] = run.reason
             else:
                 cell.update(_verdict(reports[release], feature.name, release))
+            if release in feature.matrix:
+                cell["explained"] = feature.matrix[release]
             cells[release] = cell
         rows.append(
             {
@@ -342,7 +344,8 @@ def markdown(matrix: Mapping[str, Any]) -> str:
                     f"- {row['feature']} on {release} ({cell['verdict']}): {cell['reason']}"
                 )
             for nodeid in cell.get("failed_tests", []):
-                notes.append(f"- {row['feature']} on {release}: failed `{nodeid}`")
+                why = cell.get("explained") or "NOT EXPLAINED in the catalog (feature.matrix)"
+                notes.append(f"- {row['feature']} on {release}: failed `{nodeid}` - {why}")
         lines.append(f"| {row['feature']} | {row['reference']} | " + " | ".join(cells) + " |")
     if notes:
         lines += ["", "## Cells that did not pass", ""] + notes

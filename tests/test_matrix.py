@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -186,6 +187,24 @@ def test_merge_has_a_row_per_feature_with_stage_verdict_and_proof(tmp_path):
     assert "| SidecarContainers | KEP 753 | A: passed 1/1; off: failed |" in text
     assert "not built: no node image built (run hack/build.sh 1.33)" in text
     assert "UserNamespacesSupport on 1.28 (skipped): needs containerd >= 2.0" in text
+    assert (
+        "SidecarContainers on 1.36: failed `suites/test_SidecarContainers.py::test_it[1.36]` - NOT EXPLAINED"
+        in text
+    )
+
+
+def test_a_failed_cell_carries_the_catalogs_explanation(tmp_path):
+    catalog = default_catalog()
+    sidecars = catalog.features["SidecarContainers"]
+    explained = dataclasses.replace(sidecars, matrix={"1.36": "a behaviour change in 1.36"})
+    catalog = dataclasses.replace(
+        catalog, features={**catalog.features, "SidecarContainers": explained}
+    )
+    world = FakeWorld({"1.36"}, {"1.36": {"SidecarContainers": "failed"}})
+    matrix = merge(catalog, _run(world, tmp_path, ["1.36"]), ["1.36"])
+    row = next(r for r in matrix["features"] if r["feature"] == "SidecarContainers")
+    assert row["releases"]["1.36"]["explained"] == "a behaviour change in 1.36"
+    assert "- a behaviour change in 1.36" in markdown(matrix)
 
 
 def test_stage_text_says_when_a_gate_is_gone_after_ga():
