@@ -333,6 +333,13 @@ def pytest_keyboard_interrupt(excinfo):
 """
 
 
+def _interruptible() -> None:
+    """In the child before exec: a run started from a non-interactive shell's background job
+    inherits SIGINT ignored, Python then installs no KeyboardInterrupt handler and these tests'
+    first SIGINT would be lost (seen: a 61 s test in a backgrounded .ci/run)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_slow_run(project, workers: list[str]) -> subprocess.Popen[str]:
     """A run whose only test keeps going until the run is interrupted, started once its
     test is running inside the cluster."""
@@ -344,6 +351,7 @@ def start_slow_run(project, workers: list[str]) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=_interruptible,
     )
     wait_until(lambda: (project.state / "test-started").exists(), "the slow test's start")
     return proc
