@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -38,36 +39,46 @@ def finished_at(pod: dict[str, Any], container: str) -> datetime:
     return timestamp(terminated["finishedAt"])
 
 
+def log_lines(
+    kube: Kube, pod: str, container: str, until: Callable[[list[str]], bool] | None = None
+) -> list[str]:
+    """A container's log lines. A container reported running may not have written them yet:
+    with ``until``, the log is followed (streamed, as ``kubectl logs -f``) until ``until`` holds
+    for the lines so far, or the container's log ends."""
+    response = kube.cluster.core.read_namespaced_pod_log(
+        pod,
+        kube.namespace,
+        container=container,
+        follow=until is not None,
+        _preload_content=False,
+        _request_timeout=60,
+    )
+    lines: list[str] = []
+    try:
+        for raw in response:
+            lines += raw.decode(errors="replace").splitlines()
+            if until is not None and until(lines):
+                break
+    finally:
+        response.release_conn()
+    return lines
+
+
 def marks(kube: Kube, pod: str, container: str, needed: tuple[str, ...] = ()) -> dict[str, float]:
     """The ``MARK <event> <seconds>`` lines a container logged, by event.
 
     The seconds come from /proc/uptime inside the container: every container of a kind node
     reads the same kernel clock, at 10 ms resolution, where the API's startedAt/finishedAt have
-    one-second resolution and cannot order events that happen within a second.
-
-    A container reported running may not have written its first line yet: with ``needed``, the
-    log is followed (streamed, as ``kubectl logs -f``) until those events are in it, or the
-    container's log ends.
+    one-second resolution and cannot order events that happen within a second. With
+    ``needed``, the log is followed until those events are in it.
     """
-    response = kube.cluster.core.read_namespaced_pod_log(
-        pod,
-        kube.namespace,
-        container=container,
-        follow=bool(needed),
-        _preload_content=False,
-        _request_timeout=60,
-    )
-    found: dict[str, float] = {}
-    try:
-        for raw in response:
-            parts = raw.decode(errors="replace").split()
-            if len(parts) == 3 and parts[0] == "MARK":
-                found[parts[1]] = float(parts[2])
-            if needed and all(event in found for event in needed):
-                break
-    finally:
-        response.release_conn()
-    return found
+
+    def found_in(lines: list[str]) -> dict[str, float]:
+        parts = (line.split() for line in lines)
+        return {p[1]: float(p[2]) for p in parts if len(p) == 3 and p[0] == "MARK"}
+
+    until = (lambda lines: all(e in found_in(lines) for e in needed)) if needed else None
+    return found_in(log_lines(kube, pod, container, until))
 
 
 def running(pod: dict[str, Any] | None, *containers: str) -> bool:

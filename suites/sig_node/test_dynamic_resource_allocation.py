@@ -35,7 +35,7 @@ from suites.sig_node.nodes import (
     kind_node,
     node_exec,
 )
-from suites.sig_node.pods import a_node, running
+from suites.sig_node.pods import a_node, log_lines, running
 
 # resource.k8s.io version and manifest per release: v1alpha2 (1.28-1.30) has the classic
 # model this suite tests on 1.28, v1 (from 1.34) the structured one.
@@ -230,7 +230,8 @@ def test_driver_allocates_the_claim_and_the_pod_runs(kube: Kube, dra_driver: Dri
             ("device", dra_driver.name, dra_driver.node)
         ], results
         assert re.fullmatch(r"device-\d\d", results[0]["device"]), results
-        env = kube.cluster.core.read_namespaced_pod_log("dra-user", kube.namespace)
-        # the driver's variable name, with the claim name's dashes made underscores
-        variable = f"claim_{claim_name}_device".replace("-", "_")
-        assert f"{variable}=true" in env.splitlines(), env
+        # the driver's variable name, with the claim name's dashes made underscores; the
+        # container prints its environment once running (followed until the line is there)
+        line = f"claim_{claim_name}_device=true".replace("-", "_")
+        env = log_lines(kube, "dra-user", "with-resource", until=lambda lines: line in lines)
+        assert line in env, env
