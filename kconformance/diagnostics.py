@@ -72,6 +72,11 @@ def _roles(spec: dict[str, Any]) -> dict[str, str]:
     return roles
 
 
+def _container_statuses(status: dict[str, Any]) -> list[dict[str, Any]]:
+    """Init (and sidecar) containers' statuses, then the app containers'."""
+    return (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])
+
+
 def pod_states(pods: Iterable[dict[str, Any]]) -> list[PodState]:
     """Turn pod objects into states, keeping init and sidecar containers apart from app ones."""
     result = []
@@ -79,9 +84,7 @@ def pod_states(pods: Iterable[dict[str, Any]]) -> list[PodState]:
         status = pod.get("status") or {}
         roles = _roles(pod.get("spec") or {})
         containers = []
-        for cs in (status.get("initContainerStatuses") or []) + (
-            status.get("containerStatuses") or []
-        ):
+        for cs in _container_statuses(status):
             containers.append(
                 ContainerState(
                     name=cs["name"],
@@ -133,10 +136,7 @@ def restart_lines(pods: Iterable[dict[str, Any]]) -> list[str]:
     """One line per container that restarted: how often, and how its last run ended."""
     lines = []
     for pod in pods:
-        status = pod.get("status") or {}
-        for cs in (status.get("initContainerStatuses") or []) + (
-            status.get("containerStatuses") or []
-        ):
+        for cs in _container_statuses(pod.get("status") or {}):
             restarts = int(cs.get("restartCount") or 0)
             if restarts:
                 last = _state_text(cs.get("lastState"))
