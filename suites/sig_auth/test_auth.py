@@ -8,7 +8,12 @@ from datetime import UTC, datetime
 import pytest
 
 from kconformance.testing import Kube
-from suites.sig_auth.clients import as_token, impersonating, self_subject_review
+from suites.sig_auth.clients import (
+    as_token,
+    impersonating,
+    review_of_new_legacy_token,
+    self_subject_review,
+)
 
 
 @pytest.mark.feature("APISelfSubjectReview")
@@ -73,7 +78,7 @@ def test_using_a_legacy_token_labels_its_secret_with_today(kube: Kube) -> None:
         timeout=60,
     )
     token = base64.b64decode(secret["data"]["token"]).decode()
-    info = self_subject_review(as_token(kube, token))
+    info = review_of_new_legacy_token(kube, token)
     assert info["username"] == f"system:serviceaccount:{kube.namespace}:legacy"
     today = datetime.now(UTC).strftime("%Y-%m-%d")
     labelled = kube.wait_for(
