@@ -8,13 +8,13 @@ therefore outnumber the cores, while creations stay at about one per core.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+
+from kconformance.registry import try_file_lock
 
 #: How often a process that found every slot taken looks again (creations take tens of seconds).
 RETRY_SECONDS = 0.25
@@ -28,23 +28,10 @@ def default_slots() -> int:
 @contextmanager
 def creation_slot(run_dir: Path, slots: int) -> Iterator[None]:
     """Hold one of the run's ``slots`` creation slots (flock'd files, freed if the holder dies)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    handle = _take_slot(run_dir, max(1, slots))
-    try:
-        yield
-    finally:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        handle.close()
-
-
-def _take_slot(run_dir: Path, slots: int) -> IO[str]:
     while True:
-        for index in range(slots):
-            handle = open(run_dir / f"creation-slot-{index}.lock", "a+")
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                handle.close()
-                continue
-            return handle
+        for index in range(max(1, slots)):
+            with try_file_lock(run_dir / f"creation-slot-{index}.lock") as taken:
+                if taken:
+                    yield
+                    return
         time.sleep(RETRY_SECONDS)
