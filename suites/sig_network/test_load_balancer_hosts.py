@@ -52,16 +52,38 @@ def nodes(kube: Kube) -> Iterator[Nodes]:
         kube.cluster.core.patch_node(pair.control_plane, {"metadata": {"labels": {EXCLUDE: ""}}})
 
 
-def _calls(kube: Kube, nodes: Nodes, call: str) -> list[str]:
-    """The host lists of the fake cloud's ``call`` for this test's Service, oldest first."""
+def _calls(kube: Kube, nodes: Nodes, *calls: str) -> list[str]:
+    """The host lists of the fake cloud's ``calls`` for this test's Service, oldest first."""
     logs = kube.kubectl(
         "logs", "-n", "kube-system", f"kconformance-fake-ccm-{nodes.control_plane}"
     ).stdout
-    pattern = rf"kconformance-fake-cloud: {call} service={kube.namespace}/{SERVICE} hosts=(\S*)"
+    pattern = (
+        rf"kconformance-fake-cloud: (?:{'|'.join(calls)}) "
+        rf"service={kube.namespace}/{SERVICE} hosts=(\S*)"
+    )
     return re.findall(pattern, logs)
 
 
-def _load_balancer_ready(kube: Kube) -> None:
+def _load_balancer_events(items: list[dict]) -> int:
+    """How many times the service controller reported the Service's load balancer created or
+    updated (the recorder folds repeats of one message into one Event's count)."""
+    return sum(
+        e.get("count") or 1
+        for e in items
+        if e.get("reason") in ("EnsuredLoadBalancer", "UpdatedLoadBalancer")
+        and (e.get("involvedObject") or {}).get("name") == SERVICE
+    )
+
+
+def _load_balancer_serves_both(kube: Kube, nodes: Nodes) -> int:
+    """Create the Service and wait until the fake cloud's latest call for it lists both nodes;
+    return the count of load-balancer events by then.
+
+    The fixture took the exclusion label off the control plane just before: a service
+    controller whose node informer had not yet seen that creates the load balancer with the
+    worker alone and adds the control plane in an update right after. Each call is followed by
+    an Event, so the wait re-reads the cloud's log whenever one arrives."""
+    both = ",".join(sorted([nodes.control_plane, nodes.worker]))
     kube.apply("sig_network/load-balancer.yaml")
     kube.wait_for(
         "Service",
@@ -72,6 +94,17 @@ def _load_balancer_ready(kube: Kube) -> None:
         timeout=120,
         description="the fake cloud's load balancer",
     )
+    events = kube.wait_for(
+        "Event",
+        lambda items: (
+            _load_balancer_events(items) > 0
+            and _calls(kube, nodes, "EnsureLoadBalancer", "UpdateLoadBalancer")[-1:] == [both]
+        ),
+        api_version="v1",
+        timeout=120,
+        description=f"the fake cloud's load balancer with hosts {both}",
+    )
+    return _load_balancer_events(events)
 
 
 def _stop_worker_kubelet(kube: Kube, nodes: Nodes) -> None:
@@ -91,17 +124,13 @@ def _stop_worker_kubelet(kube: Kube, nodes: Nodes) -> None:
     )
 
 
-def _wait_for_update_event(kube: Kube) -> None:
+def _wait_for_update_event(kube: Kube, events_before: int) -> None:
     kube.wait_for(
         "Event",
-        lambda items: any(
-            e.get("reason") == "UpdatedLoadBalancer"
-            and (e.get("involvedObject") or {}).get("name") == SERVICE
-            for e in items
-        ),
+        lambda items: _load_balancer_events(items) > events_before,
         api_version="v1",
         timeout=120,
-        description="an UpdatedLoadBalancer event of the Service",
+        description="an UpdatedLoadBalancer event of the Service after the node change",
     )
 
 
@@ -113,16 +142,14 @@ def test_not_ready_node_stays_a_host_and_the_exclusion_label_moves_it(
     balancers when a node's readiness changes (a NotReady node stays a host; the cloud's own
     health checks handle it), while the exclude-from-external-load-balancers label still
     updates them at once."""
-    _load_balancer_ready(kube)
-    assert _calls(kube, nodes, "EnsureLoadBalancer")[-1] == ",".join(
-        sorted([nodes.control_plane, nodes.worker])
-    )
+    events_before = _load_balancer_serves_both(kube, nodes)
+    updates_before = len(_calls(kube, nodes, "UpdateLoadBalancer"))
     _stop_worker_kubelet(kube, nodes)
     kube.cluster.core.patch_node(nodes.control_plane, {"metadata": {"labels": {EXCLUDE: ""}}})
-    _wait_for_update_event(kube)
+    _wait_for_update_event(kube, events_before)
     # the label moved the hosts to the worker alone, and no update ever dropped the NotReady
     # worker (the controller may also re-send the unchanged host set, e.g. on a resync)
-    updates = _calls(kube, nodes, "UpdateLoadBalancer")
+    updates = _calls(kube, nodes, "UpdateLoadBalancer")[updates_before:]
     assert updates and updates[-1] == nodes.worker, updates
     assert all(nodes.worker in hosts.split(",") for hosts in updates), updates
 
@@ -133,7 +160,8 @@ def test_without_the_gate_a_not_ready_node_is_removed_from_the_hosts(
 ) -> None:
     """Before KEP-3458 (gate off) a node going NotReady makes the service controller update
     every load balancer without it."""
-    _load_balancer_ready(kube)
+    events_before = _load_balancer_serves_both(kube, nodes)
+    updates_before = len(_calls(kube, nodes, "UpdateLoadBalancer"))
     _stop_worker_kubelet(kube, nodes)
-    _wait_for_update_event(kube)
-    assert _calls(kube, nodes, "UpdateLoadBalancer") == [nodes.control_plane]
+    _wait_for_update_event(kube, events_before)
+    assert _calls(kube, nodes, "UpdateLoadBalancer")[updates_before:] == [nodes.control_plane]
