@@ -64,20 +64,9 @@ def _calls(kube: Kube, nodes: Nodes, *calls: str) -> list[str]:
     return re.findall(pattern, logs)
 
 
-def _load_balancer_events(items: list[dict]) -> int:
-    """How many times the service controller reported the Service's load balancer created or
-    updated (the recorder folds repeats of one message into one Event's count)."""
-    return sum(
-        e.get("count") or 1
-        for e in items
-        if e.get("reason") in ("EnsuredLoadBalancer", "UpdatedLoadBalancer")
-        and (e.get("involvedObject") or {}).get("name") == SERVICE
-    )
-
-
 def _load_balancer_serves_both(kube: Kube, nodes: Nodes) -> int:
     """Create the Service and wait until the fake cloud's latest call for it lists both nodes;
-    return the count of load-balancer events by then.
+    return how many updates the cloud had for it by then.
 
     The fixture took the exclusion label off the control plane just before: a service
     controller whose node informer had not yet seen that creates the load balancer with the
@@ -94,17 +83,14 @@ def _load_balancer_serves_both(kube: Kube, nodes: Nodes) -> int:
         timeout=120,
         description="the fake cloud's load balancer",
     )
-    events = kube.wait_for(
+    kube.wait_for(
         "Event",
-        lambda items: (
-            _load_balancer_events(items) > 0
-            and _calls(kube, nodes, "EnsureLoadBalancer", "UpdateLoadBalancer")[-1:] == [both]
-        ),
+        lambda _: _calls(kube, nodes, "EnsureLoadBalancer", "UpdateLoadBalancer")[-1:] == [both],
         api_version="v1",
         timeout=120,
         description=f"the fake cloud's load balancer with hosts {both}",
     )
-    return _load_balancer_events(events)
+    return len(_calls(kube, nodes, "UpdateLoadBalancer"))
 
 
 def _stop_worker_kubelet(kube: Kube, nodes: Nodes) -> None:
@@ -124,13 +110,16 @@ def _stop_worker_kubelet(kube: Kube, nodes: Nodes) -> None:
     )
 
 
-def _wait_for_update_event(kube: Kube, events_before: int) -> None:
+def _wait_for_update(kube: Kube, nodes: Nodes, updates_before: int) -> None:
+    """Wait for the fake cloud's next UpdateLoadBalancer call. The cloud logs the call before
+    the service controller records its Event, so the log is re-read whenever an Event arrives;
+    counting calls rather than Events leaves no Event of an earlier call in flight to miscount."""
     kube.wait_for(
         "Event",
-        lambda items: _load_balancer_events(items) > events_before,
+        lambda _: len(_calls(kube, nodes, "UpdateLoadBalancer")) > updates_before,
         api_version="v1",
         timeout=120,
-        description="an UpdatedLoadBalancer event of the Service after the node change",
+        description="an UpdateLoadBalancer call of the fake cloud after the node change",
     )
 
 
@@ -142,11 +131,10 @@ def test_not_ready_node_stays_a_host_and_the_exclusion_label_moves_it(
     balancers when a node's readiness changes (a NotReady node stays a host; the cloud's own
     health checks handle it), while the exclude-from-external-load-balancers label still
     updates them at once."""
-    events_before = _load_balancer_serves_both(kube, nodes)
-    updates_before = len(_calls(kube, nodes, "UpdateLoadBalancer"))
+    updates_before = _load_balancer_serves_both(kube, nodes)
     _stop_worker_kubelet(kube, nodes)
     kube.cluster.core.patch_node(nodes.control_plane, {"metadata": {"labels": {EXCLUDE: ""}}})
-    _wait_for_update_event(kube, events_before)
+    _wait_for_update(kube, nodes, updates_before)
     # the label moved the hosts to the worker alone, and no update ever dropped the NotReady
     # worker (the controller may also re-send the unchanged host set, e.g. on a resync)
     updates = _calls(kube, nodes, "UpdateLoadBalancer")[updates_before:]
@@ -160,8 +148,7 @@ def test_without_the_gate_a_not_ready_node_is_removed_from_the_hosts(
 ) -> None:
     """Before KEP-3458 (gate off) a node going NotReady makes the service controller update
     every load balancer without it."""
-    events_before = _load_balancer_serves_both(kube, nodes)
-    updates_before = len(_calls(kube, nodes, "UpdateLoadBalancer"))
+    updates_before = _load_balancer_serves_both(kube, nodes)
     _stop_worker_kubelet(kube, nodes)
-    _wait_for_update_event(kube, events_before)
+    _wait_for_update(kube, nodes, updates_before)
     assert _calls(kube, nodes, "UpdateLoadBalancer")[updates_before:] == [nodes.control_plane]
