@@ -31,6 +31,24 @@ def _events(kube: Kube, pod: str, reason: str) -> list[dict[str, Any]]:
     ]
 
 
+def _status_written_by_kubelet(pod: dict[str, Any] | None) -> bool:
+    """The kubelet has synced the pod's status at least once: it writes Initialized, Ready and
+    ContainersReady together with PodReadyToStartContainers (when its gate is on) in one status
+    update, while the scheduler alone only sets PodScheduled. A FailedMount or
+    FailedCreatePodSandBox event can come before that first write."""
+    types = set(_conditions(pod)) if pod else set()
+    return {"Initialized", "ContainersReady", "Ready"} <= types
+
+
+def _ready_to_start(pod: dict[str, Any]) -> dict[str, Any]:
+    conditions = _conditions(pod)
+    assert READY_TO_START in conditions, (
+        f"the kubelet wrote the pod's status without a {READY_TO_START} condition: "
+        f"{sorted(conditions)}"
+    )
+    return conditions[READY_TO_START]
+
+
 def _event_with(pod: str, reason: str, text: str):
     def seen(events: list[dict[str, Any]]) -> bool:
         return any(
@@ -57,7 +75,7 @@ def test_condition_turns_true_once_the_sandbox_has_networking(kube: Kube) -> Non
         timeout=90,
     )
     conditions = _conditions(pod)
-    ready_to_start = conditions[READY_TO_START]
+    ready_to_start = _ready_to_start(pod)
     assert ready_to_start["status"] == "True", ready_to_start
     assert pod["status"]["podIP"], "PodReadyToStartContainers is True but the pod has no IP"
     order = ["PodScheduled", "Initialized", READY_TO_START, "ContainersReady", "Ready"]
@@ -82,11 +100,17 @@ def test_condition_is_false_while_volumes_keep_the_sandbox_from_being_created(
         timeout=120,
         description="a FailedMount event for the missing ConfigMap",
     )
-    pod = kube.get("Pod", name)
-    assert pod is not None
+    pod = kube.wait_for(
+        "Pod",
+        _status_written_by_kubelet,
+        name=name,
+        timeout=60,
+        description="the kubelet's first status write of the pod",
+    )
     conditions = _conditions(pod)
-    assert conditions[READY_TO_START]["status"] == "False", conditions
-    assert not conditions[READY_TO_START].get("reason"), conditions[READY_TO_START]
+    ready_to_start = _ready_to_start(pod)
+    assert ready_to_start["status"] == "False", conditions
+    assert not ready_to_start.get("reason"), ready_to_start
     assert conditions["Initialized"]["status"] == "True"
     assert conditions["ContainersReady"]["status"] == "False"
     assert conditions["Ready"]["status"] == "False"
@@ -109,11 +133,17 @@ def test_condition_is_false_while_the_runtime_cannot_create_the_sandbox(kube: Ku
         timeout=120,
         description="a FailedCreatePodSandBox event for the unknown runtime handler",
     )
-    pod = kube.get("Pod", name)
-    assert pod is not None
+    pod = kube.wait_for(
+        "Pod",
+        _status_written_by_kubelet,
+        name=name,
+        timeout=60,
+        description="the kubelet's first status write of the pod",
+    )
     conditions = _conditions(pod)
-    assert conditions[READY_TO_START]["status"] == "False", conditions
-    assert not conditions[READY_TO_START].get("reason"), conditions[READY_TO_START]
+    ready_to_start = _ready_to_start(pod)
+    assert ready_to_start["status"] == "False", conditions
+    assert not ready_to_start.get("reason"), ready_to_start
     assert conditions["Ready"]["status"] == "False"
     assert not pod["status"].get("podIP")
 
