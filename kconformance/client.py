@@ -25,6 +25,7 @@ from kubernetes.dynamic.resource import ResourceList
 
 from kconformance import process
 from kconformance.profiles import Profile
+from kconformance.transient import transient_retry
 
 CORE = "v1"
 
@@ -164,12 +165,18 @@ class Cluster:
         return str(k8s.VersionApi(self.api).get_code().git_version)
 
     def raw_get(self, path: str, query: list[tuple[str, str]] | None = None) -> str:
-        """GET an arbitrary API path (/metrics, /api/v1/nodes/x/proxy/configz) as text."""
-        response = self.raw_stream(path, query)
-        try:
-            return response.read().decode()
-        finally:
-            response.release_conn()
+        """GET an arbitrary API path (/metrics, /api/v1/nodes/x/proxy/configz) as text; a
+        transient error (429, 5xx, a dropped connection) is asked again."""
+
+        @transient_retry
+        def read() -> str:
+            response = self.raw_stream(path, query)
+            try:
+                return str(response.read().decode())
+            finally:
+                response.release_conn()
+
+        return read()
 
     def raw_stream(
         self, path: str, query: list[tuple[str, str]] | None = None, timeout: float = 60

@@ -21,7 +21,7 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 
 from kconformance.client import Cluster
 from kconformance.errors import ManifestError
-from kconformance.waits import transient_retry
+from kconformance.transient import transient_retry
 
 FIELD_MANAGER = "kconformance"
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.\-]*)\s*\}\}")

@@ -360,14 +360,13 @@ def _skip_unless_live(run: Run, handle: Cluster, plan: TestPlan) -> None:
 def kube(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Kube]:
     """A namespace of the test's own in its cluster, with manifests, waits and cleanup."""
     from kconformance.manifests import ManifestSet
+    from kconformance.transient import transient_retry
     from kconformance.waits import wait_for
-    from kconformance.workspace import Kube, namespace_name
+    from kconformance.workspace import Kube, create_namespace, namespace_name
 
     run = request.config.stash[RUN]
     name = namespace_name(request.node.name)
-    cluster.core.create_namespace(
-        {"metadata": {"name": name, "labels": {"kconformance.io/run": run.identity.run_id}}}
-    )
+    create_namespace(cluster, name, {"kconformance.io/run": run.identity.run_id})
     # Pods are refused until the namespace's default ServiceAccount exists: wait for it.
     wait_for(cluster, "ServiceAccount", bool, name="default", namespace=name, timeout=60)
     workspace = Kube(cluster, name, ManifestSet(run.settings.manifests_dir, cluster.images))
@@ -380,7 +379,7 @@ def kube(request: pytest.FixtureRequest, cluster: Cluster) -> Iterator[Kube]:
         run.log and run.log(f"kconformance: kept namespace {name} of failed {request.node.nodeid}")
     else:
         try:
-            cluster.core.delete_namespace(name, propagation_policy="Background")
+            transient_retry(cluster.core.delete_namespace)(name, propagation_policy="Background")
         except Exception as exc:
             problems.append(f"namespace {name}: {exc}")
     if problems:

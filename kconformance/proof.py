@@ -51,7 +51,7 @@ _IMAGE_TROUBLE = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "Inva
 
 def counts_as_feature_off(exc: BaseException) -> bool:
     """A failure that can be blamed on the feature being off: not infrastructure trouble."""
-    from kconformance.waits import is_transient  # imports kubernetes: only once a test failed
+    from kconformance.transient import is_transient  # imports kubernetes: only once a test failed
 
     if isinstance(exc, (ClusterError, EnvironmentProblem)):
         return False

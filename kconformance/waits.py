@@ -17,17 +17,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-import urllib3
 from kubernetes.client.exceptions import ApiException
-from tenacity import (
-    retry,
-    retry_if_exception,
-    stop_after_delay,
-    wait_exponential,
-)
 
 from kconformance.client import Cluster
 from kconformance.errors import WaitTimeout
+from kconformance.transient import is_transient, transient_retry
 
 Obj = dict[str, Any]
 FailCheck = Callable[[Any], str | None]
@@ -103,28 +97,6 @@ def terminal_check(kind: str, by_name: bool) -> FailCheck | None:
     if kind == "Job" and by_name:
         return failed_job
     return None
-
-
-def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, ApiException):
-        return exc.status in (429, 500, 502, 503, 504) or exc.status == 0
-    return isinstance(
-        exc,
-        (
-            urllib3.exceptions.ProtocolError,
-            urllib3.exceptions.MaxRetryError,
-            urllib3.exceptions.TimeoutError,
-            ConnectionError,
-        ),
-    )
-
-
-transient_retry = retry(
-    retry=retry_if_exception(is_transient),
-    wait=wait_exponential(multiplier=0.2, max=5),
-    stop=stop_after_delay(60),
-    reraise=True,
-)
 
 
 def _name(obj: Obj) -> str:

@@ -18,7 +18,7 @@ from kubernetes.client.exceptions import ApiException
 from kconformance import waits
 from kconformance.client import Cluster
 from kconformance.manifests import ManifestSet, apply_object
-from kconformance.waits import transient_retry
+from kconformance.transient import transient_retry
 
 
 def namespace_name(test_name: str) -> str:
@@ -26,6 +26,21 @@ def namespace_name(test_name: str) -> str:
     slug = re.sub(r"[^a-z0-9-]+", "-", test_name.lower()).strip("-")
     slug = re.sub(r"-+", "-", slug)[:40].strip("-") or "test"
     return f"kc-{slug}-{secrets.token_hex(2)}"
+
+
+def create_namespace(cluster: Cluster, name: str, labels: dict[str, str]) -> None:
+    """Create the namespace, asking again on a transient error; a 409 after such a retry means
+    the first attempt got through."""
+
+    @transient_retry
+    def create() -> None:
+        try:
+            cluster.core.create_namespace({"metadata": {"name": name, "labels": labels}})
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+
+    create()
 
 
 class Kube:
@@ -166,14 +181,14 @@ class Kube:
         """Read-modify-write of a node's taints, guarded by resourceVersion (409: read again)."""
         core = self.cluster.core
         for _ in range(10):
-            current = core.read_node(node)
+            current = transient_retry(core.read_node)(node)
             taints = self.cluster.api.sanitize_for_serialization(current.spec.taints or [])
             body = {
                 "metadata": {"resourceVersion": current.metadata.resource_version},
                 "spec": {"taints": change(taints)},
             }
             try:
-                core.patch_node(node, body)
+                transient_retry(core.patch_node)(node, body)
                 return
             except ApiException as exc:
                 if exc.status != 409:
@@ -187,11 +202,11 @@ class Kube:
         previous value back."""
         resource = self.cluster.resource(kind, api_version)
         namespace = self.namespace if resource.namespaced else None
-        current = resource.get(name=name, namespace=namespace)
+        current = transient_retry(resource.get)(name=name, namespace=namespace)
         before = (current.metadata.annotations or {}).get(key) if current.metadata else None
 
         def put(to: str | None) -> None:
-            resource.patch(
+            transient_retry(resource.patch)(
                 name=name,
                 namespace=namespace,
                 body={"metadata": {"annotations": {key: to}}},
