@@ -231,6 +231,9 @@ class ProfileSpec:
     nodes: int = 1
     gates: Mapping[str, bool] = field(default_factory=dict)  # set whatever the features say
     components: tuple[str, ...] = ()  # run even when no feature of the profile names them
+    # its tests disturb the whole cluster (restart a control-plane component, stop a node or a
+    # kubelet): its feature-off run gets a cluster of its own too, never the shared baseline
+    exclusive: bool = False
 
 
 @dataclass(frozen=True)
@@ -410,6 +413,7 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             nodes=int(spec.get("nodes", 1)),
             gates={str(k): bool(v) for k, v in (spec.get("gates") or {}).items()},
             components=tuple(spec.get("components") or ()),
+            exclusive=bool(spec.get("exclusive", False)),
         )
         for name, spec in raw_profiles.items()
     }

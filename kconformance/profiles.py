@@ -165,7 +165,8 @@ def resolve_off_profile(
             gates[gate_name] = False
     features = others + needed
     baseline_nodes = catalog.profile("baseline").nodes
-    if not features and not gates and spec.nodes == baseline_nodes and not spec.components:
+    shares_baseline = spec.nodes == baseline_nodes and not spec.components and not spec.exclusive
+    if not features and not gates and shares_baseline:
         name = "baseline"
     else:
         name = "off-" + re.sub(r"[^a-z0-9]", "", feature.name.lower())[:16]

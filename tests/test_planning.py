@@ -125,3 +125,11 @@ def test_proof_drops_the_profiles_features_that_share_the_gate(catalog):
 def test_proof_of_a_drop_in_feature_runs_without_its_files(catalog):
     plan = plan_test(catalog, "1.28", "KubeletDropInConfigDir", prove=True)
     assert plan.skip is None and plan.profile.name == "baseline"
+
+
+def test_proof_of_a_feature_on_an_exclusive_profile_never_shares_the_baseline(catalog):
+    """The token clean-up test restarts kube-controller-manager: its feature-off run must not
+    do that on the baseline cluster every other feature-off test shares."""
+    plan = plan_test(catalog, "1.28", "LegacyServiceAccountTokenCleanUp", prove=True)
+    assert plan.profile.name == "off-legacyserviceacc"
+    assert not plan.profile.gates and not plan.profile.controller_manager_args
