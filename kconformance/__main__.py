@@ -1,5 +1,5 @@
 """Command line: ``python -m kconformance render-configs [--check]``, ``validate``,
-``verify-catalog`` and ``matrix``.
+``verify-catalog``, ``matrix`` and ``stress``.
 
 render-configs writes kind-configs/<release>-<profile>.yaml from the catalog, for every release
 that has a node image; --check only reports drift (what CI and the unit tests use).
@@ -104,8 +104,20 @@ def main(argv: list[str] | None = None) -> int:
         "--merge-only", action="store_true", help="only rewrite MATRIX.md from the state file"
     )
     matrix_cmd.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")
+    stress_cmd = sub.add_parser(
+        "stress", help="every suite N times on one release: per-test pass/fail counts"
+    )
+    stress_cmd.add_argument("--k8s-version", required=True, help="one release, e.g. 1.28")
+    stress_cmd.add_argument("--runs", type=int, default=5)
+    stress_cmd.add_argument("-n", "--workers", default="4", help="pytest-xdist workers")
+    stress_cmd.add_argument("--out", default=None, help="default: artifacts/stress-<release>")
+    stress_cmd.add_argument(
+        "pytest_args", nargs="*", help="more pytest arguments after --, e.g. -- --prove"
+    )
     args = parser.parse_args(argv)
     try:
+        if args.command == "stress":
+            return _stress(args)
         if args.command == "matrix":
             return _matrix(args)
         if args.command == "verify-catalog":
@@ -386,6 +398,28 @@ def _matrix(args: argparse.Namespace) -> int:
     print("matrix written to " + ", ".join(str(p) for p in written))
     bad = [r for r in releases if r not in state.runs or state.runs[r].status != "run"]
     return 1 if bad else 0
+
+
+def _stress(args: argparse.Namespace) -> int:
+    """The suite ``--runs`` times on one release; exit 1 when any run was not green."""
+    from kconformance import stress
+    from kconformance.catalog import normalize_release
+
+    release = normalize_release(args.k8s_version)
+    default_catalog().release(release)
+    if args.runs < 1:
+        raise KconformanceError(f"--runs {args.runs}: give at least one run")
+    out = Path(args.out or f"artifacts/stress-{release}")
+    runs = stress.stress(
+        release,
+        args.runs,
+        args.workers,
+        out,
+        args.pytest_args,
+        runner=lambda argv, log: _tee([sys.executable, "-m", *argv], log),
+    )
+    print(f"stress results in {out / 'STRESS.md'}")
+    return 0 if all(r.exit_code == 0 for r in runs) else 1
 
 
 def _built_release(release: str):  # -> matrix.Built | None
