@@ -37,6 +37,11 @@ class WaitTimeout(KconformanceError, AssertionError):
     """A wait ran out of time; the message carries the last state seen."""
 
 
+class WaitStopped(KconformanceError, AssertionError):
+    """A wait ended early: its object reached a state it cannot leave without the predicate
+    holding there (a Failed pod, a stuck container, a Failed Job, a test's own ``fail=``)."""
+
+
 class CommandError(KconformanceError):
     """A subprocess failed. The message is the pasteable command plus the tail of its output."""
 

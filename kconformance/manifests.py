@@ -89,6 +89,11 @@ def _check_kept(source: str, sent: Mapping[str, Any], stored: Mapping[str, Any])
         raise FieldsDropped(source, sent, missing)
 
 
+class NotServed(ManifestError):
+    """The cluster does not serve the manifest's apiVersion and kind (an API group whose
+    runtime-config or gate is off, or a version this release no longer has)."""
+
+
 class ApiRejection(ManifestError):
     """The API server refused an object; keeps the Status so tests can assert on it."""
 
@@ -171,6 +176,7 @@ def apply_object(
     """Server-side apply one object (field manager kconformance) and return what the server holds.
 
     Raises:
+        NotServed: the cluster does not serve the object's apiVersion and kind.
         ApiRejection: the server refused the object.
         FieldsDropped: the server stored it without some of its fields (a gated field whose
             feature is off).
@@ -179,7 +185,7 @@ def apply_object(
     try:
         resource = _served(cluster, obj["kind"], obj["apiVersion"])
     except Exception as exc:
-        raise ManifestError(
+        raise NotServed(
             f"{source}: the cluster does not serve {obj['apiVersion']} {obj['kind']} ({exc})"
         ) from None
     ns = None

@@ -49,9 +49,11 @@ def find_reports(paths: Iterable[Path]) -> list[Path]:
 _PROOF_RANK = {
     "not run": 0,
     "cannot be switched off": 1,
-    "proved": 2,
-    "no evidence": 3,
-    "not proved": 4,
+    "configured": 2,
+    "gated at API": 3,
+    "proved": 4,
+    "no evidence": 5,
+    "not proved": 6,
 }
 
 

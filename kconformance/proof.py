@@ -6,8 +6,21 @@ for each test of a catalog feature, a second run on the profile where that featu
 it). There the outcome is inverted: a test that fails has proved its feature ("proved"); one that
 still passes is reported as "does not prove <feature>" and fails the run.
 
-Only a failure of the test body counts as proof. A cluster that did not start, or an API that
-stayed unreachable, says nothing about the feature and stays an error.
+Only a failure on the behaviour counts as proof, and which failure that was is decided by the
+exception's type, never by its message (``classify``):
+
+- ``proved``: an assertion of the test, or a wait on the behaviour (``WaitTimeout``,
+  ``WaitStopped``), failed;
+- ``gated at API``: the API server dropped a field, refused the object or does not serve its
+  kind. That shows the field is gated, not that the test would see the behaviour missing:
+  reported with its reason, not counted, and the run goes on;
+- ``configured``: a ``readback`` test, which reads back what the profile set: never a proof;
+- ``no evidence``: anything else (KeyError, IndexError, TypeError, a 4xx, ``pytest.fail``, a
+  setup failure): the test fails with "proof inconclusive" and the reason.
+
+A cluster that did not start, an image that could not be pulled, or an API that stayed
+unreachable says nothing about the feature and stays an error. Every outcome keeps its reason
+in the ``proof_reason`` property (JUnit, report JSON).
 """
 
 from __future__ import annotations
@@ -18,16 +31,20 @@ from typing import Any
 import pytest
 from _pytest.mark.structures import ParameterSet
 
-from kconformance.errors import ClusterError, EnvironmentProblem
+from kconformance.errors import ClusterError, EnvironmentProblem, WaitStopped, WaitTimeout
 
 PROOF_MARK = "kconformance_proof"
 
 # user_properties a proof item carries, read by the report on the controller
 MODE_PROPERTY = "mode"
 PROOF_PROPERTY = "proof"
+REASON_PROPERTY = "proof_reason"
 PROVED = "proved"
+GATED = "gated at API"
+CONFIGURED = "configured"
+NO_EVIDENCE = "no evidence"
 NOT_PROVED = "not proved"
-NO_EVIDENCE = "error"
+INFRASTRUCTURE = "error"  # the cluster or the machine failed: says nothing either way
 
 
 def provable(definition: pytest.Function) -> bool:
@@ -49,15 +66,29 @@ def is_proof_item(item: pytest.Item) -> bool:
 _IMAGE_TROUBLE = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName")
 
 
-def counts_as_feature_off(exc: BaseException) -> bool:
-    """A failure that can be blamed on the feature being off: not infrastructure trouble."""
+def _infrastructure(exc: BaseException) -> bool:
     from kconformance.transient import is_transient  # imports kubernetes: only once a test failed
 
     if isinstance(exc, (ClusterError, EnvironmentProblem)):
-        return False
+        return True
     if any(reason in str(exc) for reason in _IMAGE_TROUBLE):
-        return False
-    return not is_transient(exc)
+        return True
+    return is_transient(exc)
+
+
+def classify(exc: BaseException, readback: bool = False) -> str:
+    """The proof outcome of a feature-off run whose body raised ``exc`` (see the module doc)."""
+    from kconformance.manifests import ApiRejection, FieldsDropped, NotServed
+
+    if _infrastructure(exc):
+        return INFRASTRUCTURE
+    if isinstance(exc, (FieldsDropped, ApiRejection, NotServed)):
+        return GATED
+    if readback:
+        return CONFIGURED
+    if isinstance(exc, (WaitTimeout, WaitStopped)) or type(exc) is AssertionError:
+        return PROVED
+    return NO_EVIDENCE
 
 
 def _first_line(text: str, limit: int = 300) -> str:
@@ -65,12 +96,17 @@ def _first_line(text: str, limit: int = 300) -> str:
     return line[:limit]
 
 
+def reason_of(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {_first_line(str(exc))}"
+
+
 class ProofVerdicts:
-    """Inverts the call outcome of feature-off runs. Registered where tests run (every worker).
+    """Turns the call outcome of feature-off runs into a proof outcome. Registered where tests
+    run (every worker).
 
     ``trylast`` makes this the innermost report wrapper, so the diagnostics wrapper in
-    ``plugin.py`` sees the inverted outcome: no dump for a test that failed as it should, a full
-    dump for one that passed where it must not.
+    ``plugin.py`` sees the new outcome: no dump for a test that failed as it should, a full
+    dump for one that passed where it must not or gave no evidence.
     """
 
     @pytest.hookimpl(wrapper=True, trylast=True)
@@ -83,24 +119,33 @@ class ProofVerdicts:
         props = dict(item.user_properties)
         feature, profile = props.get("feature", "?"), props.get("profile", "?")
         exc = call.excinfo.value if call.excinfo else None
-        if report.failed and exc is not None and counts_as_feature_off(exc):
+        if report.failed and exc is not None:
+            outcome = classify(exc, readback=item.get_closest_marker("readback") is not None)
+            reason = reason_of(exc)
+        elif report.failed:
+            outcome, reason = NO_EVIDENCE, "failed without an exception"
+        else:
+            outcome, reason = NOT_PROVED, f"the test passed with {feature} off"
+        report.user_properties.append((PROOF_PROPERTY, outcome))
+        report.user_properties.append((REASON_PROPERTY, reason))
+        if outcome in (PROVED, GATED, CONFIGURED):
             report.outcome = "passed"
             report.longrepr = None
             report.sections.append(
                 (
                     "kconformance proof",
-                    f"failed as it must with {feature} off (profile {profile}): "
-                    f"{type(exc).__name__}: {_first_line(str(exc))}",
+                    f"{outcome} with {feature} off (profile {profile}): {reason}",
                 )
             )
-            report.user_properties.append((PROOF_PROPERTY, PROVED))
-        elif report.failed:
-            report.user_properties.append((PROOF_PROPERTY, NO_EVIDENCE))
-        else:
+        elif outcome == NOT_PROVED:
             report.outcome = "failed"
             report.longrepr = (
                 f"does not prove {feature}: the test passed on profile {profile!r}, where "
                 f"{feature} is off - it would pass whether or not the feature works"
             )
-            report.user_properties.append((PROOF_PROPERTY, NOT_PROVED))
+        elif outcome == NO_EVIDENCE:
+            report.longrepr = (
+                f"proof inconclusive for {feature} (profile {profile!r}): the test failed, but "
+                f"not on an assertion or a wait on the behaviour - {reason}\n\n{report.longrepr}"
+            )
         return report

@@ -36,7 +36,9 @@ class TestResult:
     stop: float | None = None
     mode: str = "verify"  # verify | proof (the feature-off run of --prove)
     evidence: str = "behaviour"  # behaviour | readback (reads back the profile's settings)
-    proof: str | None = None  # proof runs: proved | not proved | error
+    # proof runs: proved | gated at API | configured | no evidence | not proved | error
+    proof: str | None = None
+    proof_reason: str = ""  # the exception (or the pass) that decided ``proof``
     cluster_wait: float = 0.0  # of ``duration``: seconds spent waiting for the cluster
 
 
@@ -78,6 +80,7 @@ class ReportCollector:
         report_props = dict(getattr(report, "user_properties", ()))
         if "proof" in report_props:
             result.proof = report_props["proof"]
+            result.proof_reason = str(report_props.get("proof_reason", ""))
         if "cluster_wait" in report_props:
             result.cluster_wait = float(report_props["cluster_wait"])
         result.duration += float(getattr(report, "duration", 0.0) or 0.0)
@@ -131,20 +134,21 @@ class ReportCollector:
         return rows
 
     def proof_lines(self) -> list[str]:
-        """The proof's summary: tests that proved their feature / tests run, and the others."""
+        """The proof's summary: a count per outcome, then every run that did not prove its
+        feature, with the reason."""
         runs = [r for r in self.results.values() if r.mode == "proof"]
         ran = [r for r in runs if r.outcome != "skipped"]
-        proved = [r for r in ran if r.proof == "proved"]
+        counts = _proof_counts(ran)
+        proved = counts.get("proved", 0)
         lines = [
-            f"{len(proved)} of {len(ran)} feature-off runs proved their feature "
-            f"({len(runs) - len(ran)} could not run with the feature off)"
+            f"{proved} of {len(ran)} feature-off runs proved their feature "
+            f"({len(runs) - len(ran)} could not run with the feature off)",
+            "outcomes: " + (", ".join(f"{n} {k}" for k, n in counts.items()) or "none"),
         ]
-        for result in sorted(ran, key=lambda r: r.nodeid):
+        for result in sorted(ran, key=lambda r: (r.proof or "", r.nodeid)):
             if result.proof != "proved":
-                what = {"not proved": "DOES NOT PROVE", "error": "NO EVIDENCE (error)"}.get(
-                    result.proof or "", result.outcome.upper()
-                )
-                lines.append(f"{what} {result.feature}: {result.nodeid}")
+                what = (result.proof or result.outcome).upper()
+                lines.append(f"{what} {result.feature}: {result.nodeid}: {result.proof_reason}")
         return lines
 
     def write(self, folder: Path, releases: list[str]) -> list[Path]:
@@ -217,34 +221,55 @@ def _cell(tests: list[TestResult]) -> dict[str, Any]:
     }
 
 
+_PROOF_ORDER = ("proved", "gated at API", "configured", "no evidence", "not proved", "error")
+
+
+def _proof_counts(runs: list[TestResult]) -> dict[str, int]:
+    """Outcome -> number of feature-off runs, in a fixed order."""
+    counts = {k: sum(r.proof == k for r in runs) for k in _PROOF_ORDER}
+    return {k: n for k, n in counts.items() if n}
+
+
 def _proof_cell(runs: list[TestResult]) -> dict[str, Any]:
-    """The feature-off proof of one feature on one release."""
+    """The feature-off proof of one feature on one release: ``proved`` when at least one run
+    failed on the behaviour and none passed or gave no evidence."""
     if not runs:
         return {"verdict": "not run"}
     ran = [r for r in runs if r.outcome != "skipped"]
     if not ran:
         reasons = sorted({r.reason for r in runs if r.reason})
         return {"verdict": "cannot be switched off", "reasons": reasons}
-    proved = sum(r.proof == "proved" for r in ran)
-    if proved == len(ran):
-        verdict = "proved"
-    elif any(r.proof == "not proved" for r in ran):
+    counts = _proof_counts(ran)
+    if counts.get("not proved"):
         verdict = "not proved"
-    else:
+    elif counts.get("no evidence") or counts.get("error"):
         verdict = "no evidence"
+    elif counts.get("proved"):
+        verdict = "proved"
+    elif counts.get("gated at API"):
+        verdict = "gated at API"
+    else:
+        verdict = "configured"
     return {
         "verdict": verdict,
-        "proved": proved,
+        "proved": counts.get("proved", 0),
         "ran": len(ran),
+        "outcomes": counts,
         "not_proved": sorted(r.nodeid for r in ran if r.proof != "proved"),
+        "why": {r.nodeid: f"{r.proof}: {r.proof_reason}" for r in ran if r.proof != "proved"},
         "profiles": sorted({r.profile for r in ran if r.profile}),
     }
 
 
 def _proof_text(proof: dict[str, Any]) -> str:
+    """'off: 2/3 proved, 1 gated at API' style, or the verdict alone where nothing ran."""
     if proof["verdict"] in ("not run", "cannot be switched off"):
         return proof["verdict"]
-    return f"{proof['verdict']} ({proof['proved']}/{proof['ran']})"
+    counts = proof.get("outcomes") or {"proved": proof["proved"]}
+    parts = [f"{proof['proved']}/{proof['ran']} proved"] + [
+        f"{n} {k}" for k, n in counts.items() if k != "proved"
+    ]
+    return f"{proof['verdict']}: " + ", ".join(parts)
 
 
 def _markdown(rows: list[dict[str, Any]], releases: list[str], generated: str) -> str:

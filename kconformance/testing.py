@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kconformance.assertions import assert_matches, mismatches
 from kconformance.client import Cluster
-from kconformance.errors import ManifestError, WaitTimeout
+from kconformance.errors import ManifestError, WaitStopped, WaitTimeout
 from kconformance.manifests import ApiRejection
 from kconformance.waits import (
     TERMINAL,
@@ -23,6 +23,7 @@ __all__ = [
     "Kube",
     "ManifestError",
     "TERMINAL",
+    "WaitStopped",
     "WaitTimeout",
     "assert_matches",
     "condition",

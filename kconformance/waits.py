@@ -20,7 +20,7 @@ from typing import Any, Final
 from kubernetes.client.exceptions import ApiException
 
 from kconformance.client import Cluster
-from kconformance.errors import WaitTimeout
+from kconformance.errors import WaitStopped, WaitTimeout
 from kconformance.transient import is_transient, transient_retry
 
 Obj = dict[str, Any]
@@ -140,7 +140,7 @@ def wait_for(
 
     Raises:
         WaitTimeout: with the last state seen, when ``timeout`` seconds pass.
-        AssertionError: when ``fail`` (or the default terminal check) returns a message.
+        WaitStopped: when ``fail`` (or the default terminal check) returns a message.
         ApiException: a non-transient API error (4xx), as the server said it.
     """
     explicit_fail = fail if callable(fail) else None
@@ -157,7 +157,7 @@ def wait_for(
 
     def stop(current: Any, message: str) -> None:
         what = description or f"{kind} {name or label_selector or ''}".strip()
-        raise AssertionError(f"{what}: {message}; last state: {_summary(current)}")
+        raise WaitStopped(f"{what}: {message}; last state: {_summary(current)}")
 
     def settled() -> bool:
         current = view()

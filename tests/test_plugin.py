@@ -381,6 +381,10 @@ def test_cannot_fail(cluster):
 @pytest.mark.feature("KubectlEvents")
 def test_without_a_gate(cluster):
     pass
+
+@pytest.mark.feature("SidecarContainers")
+def test_reads_a_key_that_is_gone(cluster):
+    assert cluster.profile.gates["SidecarContainers"] is True
 """
 
 
@@ -389,15 +393,29 @@ def test_prove_inverts_feature_off_runs_and_fails_a_test_that_cannot_fail(projec
     result = inner_run(
         project, "suites/sig_apps/test_prove.py", *BASE, "--prove", "-rs", "--report-dir", "out"
     )
-    # 3 feature-on runs pass; the gate test's off run proves; the no-op's off run does not;
-    # KubectlEvents cannot be switched off, so its off run is skipped with that reason
-    result.assert_outcomes(passed=4, failed=1, skipped=1)
+    # 4 feature-on runs pass; the gate test's off run proves; the no-op's off run does not;
+    # the KeyError of the last one is no evidence; KubectlEvents cannot be switched off, so
+    # its off run is skipped with that reason
+    result.assert_outcomes(passed=5, failed=2, skipped=1)
     result.stdout.fnmatch_lines(
         [
             "*test_cannot_fail[[]1.28-off[]]*",
             "does not prove PodIndexLabel: the test passed on profile 'off-podindexlabel'*",
-            "*1 of 2 feature-off runs proved their feature (1 could not run*",
-            "*DOES NOT PROVE PodIndexLabel*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*proof inconclusive for SidecarContainers (profile 'baseline'): the test failed, "
+            "but not on an assertion or a wait on the behaviour - KeyError: 'SidecarContainers'"
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*1 of 3 feature-off runs proved their feature (1 could not run*",
+            "outcomes: 1 proved, 1 no evidence, 1 not proved",
+            "NO EVIDENCE SidecarContainers: *test_reads_a_key_that_is_gone[[]1.28-off[]]: "
+            "KeyError: 'SidecarContainers'",
+            "NOT PROVED PodIndexLabel: *the test passed with PodIndexLabel off",
         ]
     )
     names = [
@@ -409,6 +427,7 @@ def test_prove_inverts_feature_off_runs_and_fails_a_test_that_cannot_fail(projec
     assert cells["JobBackoffLimitPerIndex"]["proof"]["verdict"] == "proved"
     assert cells["PodIndexLabel"]["proof"]["verdict"] == "not proved"
     assert cells["KubectlEvents"]["proof"]["verdict"] == "cannot be switched off"
+    assert cells["SidecarContainers"]["proof"]["outcomes"] == {"no evidence": 1}
 
 
 ROLE_SUITE = """
