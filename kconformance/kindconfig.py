@@ -45,6 +45,15 @@ def _sorted(value: Any) -> Any:
 KUBELET_ENV_DROPIN = "/etc/systemd/system/kubelet.service.d/20-kconformance-env.conf"
 
 
+# Every cluster here has one control-plane node, so leader election has nobody to elect
+# against; it only adds a way to stop: a kube-controller-manager or kube-scheduler starved of
+# CPU on a loaded machine misses its lease renewal (10 s), exits, and every controller is gone
+# for 15 s or more while the next one waits out the lease (CI logged such kube-system restarts).
+# A restarted kube-controller-manager also starts its controllers at once instead of after the
+# old lease expires. A profile's own value wins.
+SINGLE_CONTROL_PLANE_ARGS: dict[str, str] = {"leader-elect": "false"}
+
+
 def node_files(profile: Profile) -> dict[str, str]:
     """Every file a profile puts into its nodes, by absolute path in the node."""
     files = dict(profile.node_files)
@@ -136,10 +145,11 @@ def kind_config(
             }
             for i, path in enumerate(profile.apiserver_mounts)
         ]
-    if profile.controller_manager_args:
-        cluster_patch["controllerManager"] = {"extraArgs": dict(profile.controller_manager_args)}
-    if cluster_patch:
-        patches.append(_patch("ClusterConfiguration", cluster_patch))
+    cluster_patch["controllerManager"] = {
+        "extraArgs": {**SINGLE_CONTROL_PLANE_ARGS, **dict(profile.controller_manager_args)}
+    }
+    cluster_patch["scheduler"] = {"extraArgs": dict(SINGLE_CONTROL_PLANE_ARGS)}
+    patches.append(_patch("ClusterConfiguration", cluster_patch))
     kubelet = profile.kubelet
     if kubelet:
         patches.append(_patch("KubeletConfiguration", kubelet))
