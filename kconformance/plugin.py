@@ -85,6 +85,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{proof.PROOF_MARK}: the feature-off run of a test (added by --prove)"
     )
+    config.addinivalue_line(
+        "markers",
+        "kind_nodes: the test runs commands in the kind node containers (docker exec); "
+        "against --kubeconfig it is skipped unless kconformance created that cluster here",
+    )
     is_worker = hasattr(config, "workerinput")
     try:
         settings = read_settings(config)
@@ -100,8 +105,9 @@ def pytest_configure(config: pytest.Config) -> None:
     else:
         run = Run(settings, RunIdentity.new())
     run.log = lambda line: write_line(config, line)
-    if settings.existing_cluster and not settings_release_given(config):
-        _adopt_server_release(run)
+    if settings.existing_cluster:
+        requested = list(settings.releases) if config.getoption("kc_k8s_version") else None
+        _adopt_server_release(run, requested)
     config.stash[RUN] = run
     config.stash[COLLECTOR] = ReportCollector(settings.catalog)
     # One plugin object per role, as pytest-xdist does (DSession / WorkerInteractor): the
@@ -117,14 +123,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(proof.ProofVerdicts(), "kconformance-proof")
 
 
-def settings_release_given(config: pytest.Config) -> bool:
-    return bool(config.getoption("kc_k8s_version"))
-
-
-def _adopt_server_release(run: Run) -> None:
-    """Against an existing cluster, the release is the server's, so skips match what it runs."""
+def _adopt_server_release(run: Run, requested: list[str] | None) -> None:
+    """Against an existing cluster, the release is the server's, so skips match what it runs;
+    a --k8s-version that names another release is refused."""
     try:
-        run.adopt_server_release()
+        run.adopt_server_release(requested)
     except KconformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -302,7 +305,7 @@ def cluster(request: pytest.FixtureRequest, test_plan: TestPlan) -> Cluster:
         handle = run.existing_cluster()
         if request.node.get_closest_marker("smoke"):
             pytest.skip(_not_made_from(test_plan))
-        _skip_unless_live(run, handle, test_plan)
+        _skip_unless_live(run, handle, test_plan, request.node)
         return handle
     started = time.monotonic()
     try:
@@ -326,14 +329,21 @@ def _not_made_from(plan: TestPlan) -> str:
     )
 
 
-def _skip_unless_live(run: Run, handle: Cluster, plan: TestPlan) -> None:
+def _skip_unless_live(run: Run, handle: Cluster, plan: TestPlan, item: pytest.Item) -> None:
+    """Skip, naming what is missing, a test the --kubeconfig cluster cannot run."""
     feature = plan.feature
+    if feature is not None:
+        reason = feature.unavailable_reason(handle.release)
+        if reason:
+            pytest.skip(f"{feature.name} on {handle.release}: {reason}")
+    gap = run.existing_gap(
+        handle, plan, kind_nodes=item.get_closest_marker("kind_nodes") is not None
+    )
+    if gap:
+        pytest.skip(gap)
     if feature is None:
         return
     catalog = run.settings.catalog
-    reason = feature.unavailable_reason(handle.release)
-    if reason:
-        pytest.skip(f"{feature.name} on {handle.release}: {reason}")
     off = live_feature_off_reason(catalog, handle.release, run.live_gates(handle), feature)
     if plan.expects_off:
         if off is None:

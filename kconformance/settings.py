@@ -312,6 +312,12 @@ def read_settings(config: Any) -> Settings:
     context = opt("kc_kube_context")
     if kubeconfig is not None:
         check_kubeconfig(kubeconfig, context)
+        if opt("prove"):
+            raise ConfigError(
+                "--prove with --kubeconfig: the feature-off runs would land on that same "
+                "cluster, where the feature is on; drop --prove, or drop --kubeconfig to let "
+                "kconformance make kind clusters with the feature off"
+            )
     elif context:
         raise ConfigError("--kube-context needs --kubeconfig: it names a context of that file")
     manifests_dir = Path(opt("manifests_dir")).expanduser() if opt("manifests_dir") else None

@@ -1,7 +1,11 @@
 """A fake Kubernetes API server over plain HTTP, enough for a just-created cluster's readiness
 wait (providers.wait_until_usable): /version, discovery, and lists of one Ready node, one Ready
 kube-system pod and the default ServiceAccount. The fake kind writes kubeconfigs pointing here
-(FAKE_APISERVER), so production code needs no switch for the framework's own tests."""
+(FAKE_APISERVER), so production code needs no switch for the framework's own tests.
+
+For runs against an existing cluster (--kubeconfig) it can also play a user's cluster: another
+/version, a /metrics text (kubernetes_feature_enabled), more nodes, and API group versions it
+serves (GET /apis/<group>/<version>: 200 when served, else 404)."""
 
 from __future__ import annotations
 
@@ -28,9 +32,25 @@ def _list(kind: str, items: list[dict]) -> dict:
     }
 
 
-def _answer(path: str) -> dict | None:
+def _answer(path: str, fake: FakeApiServer) -> dict | None:
     if path == "/version":
-        return {"major": "1", "minor": "28", "gitVersion": "v1.28.15"}
+        major, minor = fake.version.lstrip("v").split(".")[:2]
+        return {
+            "major": major,
+            "minor": minor,
+            "gitVersion": fake.version,
+            "gitCommit": "0" * 40,
+            "gitTreeState": "clean",
+            "buildDate": "2024-01-01T00:00:00Z",
+            "goVersion": "go1.22",
+            "compiler": "gc",
+            "platform": "linux/amd64",
+        }
+    if path.startswith("/apis/") and path.count("/") == 3:
+        group_version = path.removeprefix("/apis/")
+        if group_version in fake.served:
+            return {"kind": "APIResourceList", "groupVersion": group_version, "resources": []}
+        return None
     if path == "/apis":
         return {"kind": "APIGroupList", "apiVersion": "v1", "groups": []}
     if path == "/api":
@@ -51,8 +71,9 @@ def _answer(path: str) -> dict | None:
             ],
         }
     if path == "/api/v1/nodes":
+        names = ["fake-control-plane"] + [f"fake-worker{i or ''}" for i in range(fake.nodes - 1)]
         return _list(
-            "Node", [{"metadata": {"name": "fake-control-plane"}, "status": {"conditions": READY}}]
+            "Node", [{"metadata": {"name": n}, "status": {"conditions": READY}} for n in names]
         )
     if path == "/api/v1/namespaces/kube-system/pods":
         return _list(
@@ -74,16 +95,24 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         url = urlparse(self.path)
+        path = url.path.rstrip("/") or "/"  # the client asks for /version/
+        fake: FakeApiServer = self.server.fake  # type: ignore[attr-defined]
         body = b"" if "watch=true" in url.query.lower() else None
+        if path == "/metrics" and fake.metrics is not None:
+            self._send(200, fake.metrics.encode(), "text/plain")
+            return
         if body is None:
-            answer = _answer(url.path)
+            answer = _answer(path, fake)
             status = 200 if answer is not None else 404
             answer = answer or {"kind": "Status", "code": 404, "reason": "NotFound"}
             body = json.dumps(answer).encode()
         else:
             status = 200  # a watch that ends at once, as a server timeout does
+        self._send(status, body)
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -98,8 +127,19 @@ POLL_SECONDS = 0.02
 
 
 class FakeApiServer:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        version: str = "v1.28.15",
+        metrics: str | None = None,
+        nodes: int = 1,
+        served: tuple[str, ...] = (),
+    ) -> None:
+        self.version = version
+        self.metrics = metrics  # None: /metrics is 404
+        self.nodes = nodes
+        self.served = served
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self.server.fake = self  # type: ignore[attr-defined]
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(
             target=self.server.serve_forever, args=(POLL_SECONDS,), daemon=True
