@@ -34,6 +34,7 @@ def _jobs_path(kube: Kube) -> str:
     return f"/apis/batch/v1/namespaces/{kube.namespace}/jobs"
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("UnknownVersionInteroperabilityProxy")
 def test_request_to_an_apiserver_without_the_group_is_served_by_its_peer(
     kube: Kube, peer: Peer
@@ -61,6 +62,7 @@ def test_request_to_an_apiserver_without_the_group_is_served_by_its_peer(
     assert after >= before + 1, f"apiserver_rerouted_request_total {before} -> {after}"
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("UnknownVersionInteroperabilityProxy", off=True)
 def test_without_the_gate_the_request_is_not_found(kube: Kube, peer: Peer) -> None:
     """With UnknownVersionInteroperabilityProxy off (profile mixed-version-off), the worker's

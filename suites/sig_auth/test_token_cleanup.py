@@ -90,6 +90,7 @@ def _restart_controller_manager(kube: Kube) -> None:
     restart_static_pod_container(control_plane(kube), "kube-controller-manager")
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("LegacyServiceAccountTokenCleanUp")
 def test_unused_legacy_token_is_cleaned_up_and_a_used_one_kept(
     kube: Kube, tracking_since_yesterday: str

@@ -37,6 +37,7 @@ def _endpoints(*ips: str) -> str:
     return json.dumps([{"addresses": [ip], "conditions": {"ready": True}} for ip in ips])
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("MinimizeIPTablesRestore")
 def test_endpoint_change_is_a_partial_iptables_restore(kube: Kube) -> None:
     """ "The calls to iptables-restore won't need to include the rules that haven't changed":
@@ -83,6 +84,7 @@ def test_endpoint_change_is_a_partial_iptables_restore(kube: Kube) -> None:
     assert 0 < after.total(RULES_LAST, table="nat") < after.total(RULES_TOTAL, table="nat")
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("IPTablesOwnershipCleanup")
 def test_kubelet_creates_only_its_own_iptables_chains(kube: Kube) -> None:
     """ "Some of these chains are not needed and are being removed" (KEP-3178): the kubelet

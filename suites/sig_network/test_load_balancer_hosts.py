@@ -123,6 +123,7 @@ def _wait_for_update(kube: Kube, nodes: Nodes, updates_before: int) -> None:
     )
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("StableLoadBalancerNodeSet")
 def test_not_ready_node_stays_a_host_and_the_exclusion_label_moves_it(
     kube: Kube, nodes: Nodes
@@ -142,6 +143,7 @@ def test_not_ready_node_stays_a_host_and_the_exclusion_label_moves_it(
     assert all(nodes.worker in hosts.split(",") for hosts in updates), updates
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("StableLoadBalancerNodeSet", off=True)
 def test_without_the_gate_a_not_ready_node_is_removed_from_the_hosts(
     kube: Kube, nodes: Nodes

@@ -46,6 +46,7 @@ def _answers_runtime_config(node: str) -> bool:
     return int(version.lstrip("v").split(".")[0]) >= 2
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("KubeletCgroupDriverFromCRI")
 def test_cgroup_driver_comes_from_the_runtime_or_falls_back(kube: Kube) -> None:
     """containerd 1.6 (1.28-1.31): the kubelet logs "CRI implementation should be updated to

@@ -97,6 +97,7 @@ def _cdi_names(config: dict[str, Any]) -> set[str]:
     return names
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("DevicePluginCDIDevices")
 def test_kubelet_hands_the_plugins_cdi_device_to_the_runtime(device_pod: DevicePod) -> None:
     """The plugin registers (the node advertises 2 example.com/resource), the pod gets one device
@@ -112,6 +113,7 @@ def test_kubelet_hands_the_plugins_cdi_device_to_the_runtime(device_pod: DeviceP
     )
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("DevicePluginCDIDevicesInContainer")
 def test_runtime_applies_the_cdi_device_to_the_container(device_pod: DevicePod) -> None:
     """The runtime applies the CDI spec of the allocated device: the container has env

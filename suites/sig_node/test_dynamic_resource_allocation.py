@@ -194,6 +194,7 @@ def dra_driver(kube: Kube) -> Iterator[Driver]:
                 process.stop()
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("DynamicResourceAllocation")
 def test_driver_allocates_the_claim_and_the_pod_runs(kube: Kube, dra_driver: Driver) -> None:
     """With upstream's test driver for the class, the claim made from the template is allocated

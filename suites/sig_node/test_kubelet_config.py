@@ -102,6 +102,7 @@ def _pulled(kube: Kube, pod: str) -> tuple[float, float]:
     raise AssertionError(f"no Pulled event for {pod}")
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("ParallelImagePulls")
 def test_two_images_are_pulled_at_the_same_time(
     kube: Kube, slow_registry: tuple[LocalRegistry, str]
@@ -168,6 +169,7 @@ def test_limited_swap_gives_burstable_pods_swap(kube: Kube) -> None:
     assert values["swapmax"].isdigit() and int(values["swapmax"]) > 0, report
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("NodeSwap")
 def test_limited_swap_on_cgroup_v1_gives_burstable_containers_no_swap(kube: Kube) -> None:
     """What LimitedSwap really does on this cgroup v1 host (1.28; 1.30+ refuse to start).

@@ -24,6 +24,7 @@ from kconformance.testing import Kube
 from suites.sig_node.pods import a_node, kubelet_config, node_capacity_pods, node_exec
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("KubeletDropInConfigDir")
 def test_dropins_apply_in_lexical_order_and_only_conf_files(kube: Kube) -> None:
     """ "Drop-in files ... processed in alphanumeric order": maxPods is 70 (20-*.conf comes after
@@ -42,6 +43,7 @@ def test_dropins_apply_in_lexical_order_and_only_conf_files(kube: Kube) -> None:
     ]
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("KubeletDropInConfigDir")
 def test_kubelet_runs_with_the_flag_and_the_environment_it_needs(
     kube: Kube, catalog: Catalog
@@ -64,6 +66,7 @@ def test_kubelet_runs_with_the_flag_and_the_environment_it_needs(
     assert ready[0].status == "True"
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("KubeletDropInConfigDir")
 def test_dropins_on_128_bring_back_defaults_the_main_file_changed(kube: Kube) -> None:
     """The 1.28 trap: each drop-in is loaded with the kubelet's defaults and merged over the main

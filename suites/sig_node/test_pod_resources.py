@@ -69,6 +69,7 @@ def _counters(kube: Kube, node: str) -> dict[str, float]:
     return found
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("KubeletPodResources")
 def test_list_returns_the_nodes_pods_and_containers(
     kube: Kube, pod_resources: PodResources
@@ -87,6 +88,7 @@ def test_list_returns_the_nodes_pods_and_containers(
     assert after >= before + 1, (before, after)
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("KubeletPodResources")
 def test_get_allocatable_resources_answers_with_no_exclusive_cpus(
     kube: Kube, pod_resources: PodResources
@@ -102,6 +104,7 @@ def test_get_allocatable_resources_answers_with_no_exclusive_cpus(
     assert not answer.get("memory"), answer  # memory manager policy None: nothing reported
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("KubeletPodResourcesGet")
 def test_get_returns_one_pods_resources(kube: Kube, pod_resources: PodResources) -> None:
     """Get (KEP-3743, gate KubeletPodResourcesGet: alpha in 1.28, GA from 1.36): the resources
@@ -118,6 +121,7 @@ def test_get_returns_one_pods_resources(kube: Kube, pod_resources: PodResources)
     assert after >= before + 1, (before, after)
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("KubeletPodResourcesGet", off=True)
 def test_get_is_refused_without_its_gate(kube: Kube, pod_resources: PodResources) -> None:
     """With KubeletPodResourcesGet off (1.28's default) the kubelet refuses Get with

@@ -21,6 +21,7 @@ from suites.sig_node.pods import a_node, kubelet_config, node_exec, running
 OPTION = "prefer-closest-numa-nodes"
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("TopologyManagerPolicyOptions")
 def test_kubelet_runs_with_prefer_closest_numa_nodes(kube: Kube) -> None:
     """The kubelet starts (node Ready), /configz shows the policy and the option, the topology
@@ -61,6 +62,7 @@ def _kubelet_by_hand(node: str, gate: str) -> str:
     return result.stdout.replace('\\"', '"')  # klog escapes the quotes inside err="..."
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("TopologyManagerPolicyOptions")
 def test_kubelet_refuses_the_option_without_its_gates(kube: Kube, catalog: Catalog) -> None:
     """What the profile validation prevents, shown with the real binary. Where the option is

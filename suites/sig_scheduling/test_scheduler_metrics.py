@@ -17,6 +17,7 @@ from kconformance.testing import Kube
 from suites.nodes import control_plane, node_exec
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("SchedulerGoroutinesMetric")
 def test_scheduler_goroutines_replaces_scheduler_scheduler_goroutines(kube: Kube) -> None:
     """ "scheduler_scheduler_goroutines ➜ scheduler_goroutines": kube-scheduler exposes

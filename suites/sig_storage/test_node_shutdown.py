@@ -10,6 +10,7 @@ from kconformance.testing import Kube
 TAINT = {"key": "node.kubernetes.io/out-of-service", "value": "nodeshutdown", "effect": "NoExecute"}
 
 
+@pytest.mark.kind_nodes
 @pytest.mark.feature("NodeOutOfServiceVolumeDetach")
 def test_out_of_service_taint_moves_statefulset_pod_off_a_dead_node(kube: Kube) -> None:
     """Stop the worker's container (a node that shut down without draining), mark it
