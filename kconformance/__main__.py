@@ -1,5 +1,5 @@
 """Command line: ``python -m kconformance render-configs [--check]``, ``validate``,
-``verify-catalog``, ``matrix`` and ``stress``.
+``verify-catalog``, ``matrix``, ``stress`` and ``sweep``.
 
 render-configs writes kind-configs/<release>-<profile>.yaml from the catalog, for every release
 that has a node image; --check only reports drift (what CI and the unit tests use).
@@ -54,6 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("clusters", help="list the clusters this tool created on this machine")
     delete_cmd = sub.add_parser("delete-kept", help="delete clusters kept by --keep-clusters")
     delete_cmd.add_argument("--kind-bin", default=None)
+    sweep_cmd = sub.add_parser(
+        "sweep",
+        help="delete the clusters of runs whose process is gone (never kept ones) and their "
+        "run directories; safe while other runs go on",
+    )
+    sweep_cmd.add_argument("--kind-bin", default=None)
     cross = sub.add_parser("crosscheck", help="compare our verdicts with upstream e2e tests")
     cross.add_argument("--k8s-version", default="1.28")
     cross.add_argument("--e2e-binary", default=None, help="default: built by hack/build-e2e.sh")
@@ -128,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
             return _list_clusters()
         if args.command == "delete-kept":
             return _delete_kept(args.kind_bin)
+        if args.command == "sweep":
+            return _sweep(args.kind_bin)
         if args.command == "crosscheck":
             return _crosscheck(args)
         if args.command == "merge-reports":
@@ -185,6 +193,47 @@ def _delete_kept(kind_bin: str | None) -> int:
             kind.delete(record.name)
         registry.remove(record.name)
         print(f"deleted {record.name}")
+    return 0
+
+
+def _sweep(kind_bin: str | None) -> int:
+    """Delete what dead runs left: their clusters (registry entries whose owner process is gone,
+    except kept ones) and their run directories. Exit 1 when a ``kind delete`` failed."""
+    import glob
+
+    from kconformance.artifacts import cache_dir
+    from kconformance.kind import KindCLI
+    from kconformance.pool import sweep_dead_runs
+    from kconformance.preflight import find_binary
+    from kconformance.runtime import sweep_run_dirs
+
+    class _Kind:  # the pool's driver interface, with kind found only when a cluster is there
+        def __init__(self) -> None:
+            self._cli: KindCLI | None = None
+
+        def cli(self) -> KindCLI:
+            if self._cli is None:
+                built = sorted(glob.glob(str(cache_dir() / "bin" / "kind-*")))
+                self._cli = KindCLI(find_binary("kind", kind_bin, built[-1] if built else None))
+            return self._cli
+
+        def existing(self) -> set[str]:
+            return set(self.cli().clusters())
+
+        def delete(self, name: str) -> None:
+            self.cli().delete(name)
+
+    removed, failed = sweep_dead_runs(_registry(), _Kind(), lambda event: print(event.line()))
+    for name in removed:
+        print(f"kconformance: swept cluster {name}")
+    for folder in sweep_run_dirs(cache_dir() / "runs"):
+        print(f"kconformance: removed run directory {folder}")
+    if failed:
+        print(
+            f"kconformance: {len(failed)} cluster(s) could not be deleted: {', '.join(failed)}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

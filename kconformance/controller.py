@@ -101,7 +101,7 @@ class ControllerPlugin:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Without xdist the controller collects: it says which profile each test runs on."""
         if session.items and not self._keeps_clusters():
-            write_plan(self.run.identity.run_dir, tests_by_profile(session.items))
+            write_plan(self.run.identity.claim_dir(), tests_by_profile(session.items))
 
     def _keeps_clusters(self) -> bool:
         settings = self.run.settings
@@ -115,10 +115,18 @@ class ControllerPlugin:
         if report.when == "teardown" and not self._keeps_clusters():
             self.lifetimes.test_finished(report.nodeid)
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        """After pytest's own (which finalizes the tests' fixtures, e.g. their namespaces,
-        also after Ctrl-C): only then are the clusters deleted."""
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> Iterator[None]:
+        """Around pytest's own (which finalizes the tests' fixtures, e.g. their namespaces, also
+        after Ctrl-C) and xdist's (which stops the workers): only after them are the clusters
+        deleted - and also when a second Ctrl-C or SIGTERM cut those short."""
+        try:
+            return (yield)
+        finally:
+            with signals_deferred(lambda line: write_line(self.config, line)):
+                self._finish(session)
+
+    def _finish(self, session: pytest.Session) -> None:
         run = self.run
         self._stop_tail.set()
         tailing = self._tail is not None
@@ -129,23 +137,29 @@ class ControllerPlugin:
             write_line(self.config, f"ERROR: {preflight_error.read_text()}")
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
         try:
-            self._teardown(tailing)
+            left = self._teardown(tailing)
         finally:
             self._write_report()
+        if left and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a cluster outlived its run
 
-    def _teardown(self, tailing: bool) -> None:
+    def _teardown(self, tailing: bool) -> list[str]:
+        """Delete the run's clusters; return the names of those ``kind delete`` left."""
         run = self.run
         if run.settings.existing_cluster or not run.identity.run_dir.exists():
-            return  # no process of this run got as far as a cluster
-        with signals_deferred(lambda line: write_line(self.config, line)):
-            self.lifetimes.wait()
-            if tailing:
-                self._print_new_events()
-                run.pool.on_event = None  # teardown events: printed below from the file, once
-            left = run.pool.teardown()
+            return []  # no process of this run got as far as a cluster
+        self.lifetimes.wait()
         if tailing:
             self._print_new_events()
-        self.collector.add_cluster_events(run.pool.events())
+            run.pool.on_event = None  # teardown events: printed below from the file, once
+        left = run.pool.teardown()
+        if tailing:
+            self._print_new_events()
+        events = run.pool.events()
+        self.collector.add_cluster_events(events)
+        # an early release (lifetimes) whose delete failed was retried by teardown above
+        undeleted = sorted({r.name for r in left})
+        self.collector.undeleted = undeleted
         record_durations(
             cache_dir() / DURATIONS_FILE,
             {
@@ -154,14 +168,15 @@ class ControllerPlugin:
                 if r.outcome != "skipped"
             },
         )
-        if left:
-            names = ", ".join(r.name for r in left)
+        if undeleted:
             write_line(
                 self.config,
-                f"kconformance: {len(left)} cluster(s) could not be deleted and stay in the "
-                f"registry for the next run's sweep: {names}",
+                f"kconformance: ERROR: {len(undeleted)} cluster(s) could not be deleted and stay "
+                f"in the registry: {', '.join(undeleted)}; run `python -m kconformance sweep` "
+                "to retry",
             )
         run.remove_run_dir()
+        return undeleted
 
     def _write_report(self) -> None:
         settings = self.run.settings

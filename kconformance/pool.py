@@ -31,7 +31,16 @@ from kconformance.registry import (
 )
 from kconformance.slots import creation_slot
 
-__all__ = ["ClusterPool", "ClusterRecord", "Event", "Registry", "cluster_name", "pid_alive"]
+__all__ = [
+    "ClusterPool",
+    "ClusterRecord",
+    "Event",
+    "Registry",
+    "cluster_name",
+    "delete_cluster",
+    "pid_alive",
+    "sweep_dead_runs",
+]
 
 NAME_PREFIX = "kc-"
 #: How often a prefetcher that is ahead of the tests looks whether a test took a cluster.
@@ -259,24 +268,7 @@ class ClusterPool:
         """Delete a cluster; on success only, forget it (unless ``forget`` is False: a failed
         creation keeps its record so later acquires in this run report the failure). A failure
         leaves the registry entry for the next sweep (the owner is dead by then) and says so."""
-        try:
-            self.driver.delete(name)
-        except Exception as exc:
-            said = str(exc).strip().splitlines()
-            self._emit(
-                Event(
-                    "delete failed",
-                    name,
-                    profile_key,
-                    detail=(said[-1][:200] if said else type(exc).__name__)
-                    + "; kept in the registry: the next run's sweep retries, or run "
-                    f"`kind delete cluster --name {name}`",
-                )
-            )
-            return False
-        if forget:
-            self.registry.remove(name)
-        return True
+        return delete_cluster(self.registry, self.driver, self._emit, name, profile_key, forget)
 
     def _discard(self, name: str, profile_key: str, why: str) -> None:
         self._emit(Event("discarding", name, profile_key, detail=why))
@@ -393,23 +385,65 @@ class ClusterPool:
 
     def sweep(self) -> list[str]:
         """Delete clusters whose owning run died; never touch kept ones or foreign clusters."""
-        removed = []
-        with self.registry.locked():
-            records = [
-                r
-                for r in self.registry.records()
-                if not pid_alive(r.owner_pid) and not (r.keep and r.state == "ready")
-            ]
-            if not records:
-                return removed
-            existing = self.driver.existing()
-            for record in records:
-                if record.name in existing:
-                    self._emit(
-                        Event("sweeping", record.name, record.profile_key, detail="owner died")
-                    )
-                    if not self._delete(record.name, record.profile_key):
-                        continue
-                self.registry.remove(record.name)
-                removed.append(record.name)
-        return removed
+        return sweep_dead_runs(self.registry, self.driver, self._emit)[0]
+
+
+def delete_cluster(
+    registry: Registry,
+    driver: ClusterDriver,
+    emit: Callable[[Event], None],
+    name: str,
+    profile_key: str = "",
+    forget: bool = True,
+) -> bool:
+    """``kind delete`` one cluster; forget it (registry entry and the files its nodes mounted)
+    only once it is gone. A failed delete keeps the entry, says so, and returns False."""
+    try:
+        driver.delete(name)
+    except Exception as exc:
+        said = str(exc).strip().splitlines()
+        emit(
+            Event(
+                "delete failed",
+                name,
+                profile_key,
+                detail=(said[-1][:200] if said else type(exc).__name__)
+                + "; kept in the registry: `python -m kconformance sweep` (or the next run) "
+                f"retries, or run `kind delete cluster --name {name}`",
+            )
+        )
+        return False
+    if forget:
+        registry.remove(name)
+    return True
+
+
+def sweep_dead_runs(
+    registry: Registry, driver: ClusterDriver, emit: Callable[[Event], None]
+) -> tuple[list[str], list[str]]:
+    """Delete the clusters of runs whose owner process is gone; never a kept cluster, a cluster
+    of a live run, or one this tool did not create.
+
+    Returns:
+        The clusters removed, and those whose ``kind delete`` failed (still registered).
+    """
+    removed: list[str] = []
+    failed: list[str] = []
+    with registry.locked():
+        records = [
+            r
+            for r in registry.records()
+            if not pid_alive(r.owner_pid) and not (r.keep and r.state == "ready")
+        ]
+        if not records:
+            return removed, failed
+        existing = driver.existing()
+        for record in records:
+            if record.name in existing:
+                emit(Event("sweeping", record.name, record.profile_key, detail="owner died"))
+                if not delete_cluster(registry, driver, emit, record.name, record.profile_key):
+                    failed.append(record.name)
+                    continue
+            registry.remove(record.name)
+            removed.append(record.name)
+    return removed, failed

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,7 @@ class ReportCollector:
     catalog: Catalog
     results: dict[str, TestResult] = field(default_factory=dict)
     cluster_events: list[Event] = field(default_factory=list)
+    undeleted: list[str] = field(default_factory=list)  # clusters `kind delete` left behind
 
     @property
     def has_results(self) -> bool:
@@ -160,11 +162,12 @@ class ReportCollector:
             "features": rows,
             "tests": [asdict(r) for r in self.results.values()],
             "clusters": [asdict(e) for e in self.cluster_events],
+            "undeleted_clusters": self.undeleted,
         }
         json_path = folder / "kconformance-report.json"
         json_path.write_text(json.dumps(payload, indent=2))
         md_path = folder / "kconformance-report.md"
-        md_path.write_text(_markdown(rows, releases, payload["generated"]))
+        md_path.write_text(_markdown(rows, releases, payload["generated"], self.undeleted))
         return [md_path, json_path]
 
     # -- timings ----------------------------------------------------------------------------
@@ -272,7 +275,9 @@ def _proof_text(proof: dict[str, Any]) -> str:
     return f"{proof['verdict']}: " + ", ".join(parts)
 
 
-def _markdown(rows: list[dict[str, Any]], releases: list[str], generated: str) -> str:
+def _markdown(
+    rows: list[dict[str, Any]], releases: list[str], generated: str, undeleted: Sequence[str] = ()
+) -> str:
     head = (
         "| Feature | KEP / PR | SIG | Gates | "
         + " | ".join(f"{r} | {r} proof" for r in releases)
@@ -303,4 +308,10 @@ def _markdown(rows: list[dict[str, Any]], releases: list[str], generated: str) -
         )
     if notes:
         lines += ["", "## Reasons", ""] + notes
+    if undeleted:
+        lines += ["", "## Clusters not deleted", ""]
+        lines += [
+            f"- {name}: `kind delete` failed; `python -m kconformance sweep` retries"
+            for name in undeleted
+        ]
     return "\n".join(lines) + "\n"

@@ -7,9 +7,11 @@ directory through xdist's workerinput and only ever acquire clusters.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,7 @@ from kconformance.kind import KindCLI
 from kconformance.pool import ClusterPool, ClusterRecord, Event, Registry
 from kconformance.profiles import Profile, resolve_profile
 from kconformance.providers import KindDriver, ReleaseTools
+from kconformance.registry import pid_alive, write_json
 from kconformance.settings import Settings
 
 if TYPE_CHECKING:
@@ -63,6 +66,42 @@ class RunIdentity:
             Path(data["kconformance_run_dir"]),
             int(data["kconformance_owner_pid"]),
         )
+
+    def claim_dir(self) -> Path:
+        """Make the run directory, recording its owner's pid: a sweep removes the directory once
+        that process is gone (``python -m kconformance sweep``, or a later run's start-up)."""
+        owner = self.run_dir / OWNER_FILE
+        if not owner.exists():
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_json(owner, {"pid": self.owner_pid})
+        return self.run_dir
+
+
+OWNER_FILE = "owner.json"
+#: A run directory without an owner file (cut short, or from an older kconformance) is stale
+#: once nothing in it has changed for this long.
+UNOWNED_STALE_SECONDS = 6 * 3600
+
+
+def sweep_run_dirs(runs_root: Path, now: float | None = None) -> list[Path]:
+    """Remove the run directories whose owner process is gone; return them."""
+    removed = []
+    now = time.time() if now is None else now
+    for folder in sorted(runs_root.glob("*")) if runs_root.is_dir() else []:
+        if not folder.is_dir():
+            continue
+        try:
+            pid = int(json.loads((folder / OWNER_FILE).read_text())["pid"])
+            stale = not pid_alive(pid)
+        except (OSError, ValueError, KeyError, TypeError):
+            try:
+                stale = now - folder.stat().st_mtime > UNOWNED_STALE_SECONDS
+            except OSError:
+                continue
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 @dataclass
@@ -129,6 +168,7 @@ class Run:
     @property
     def pool(self) -> ClusterPool:
         if self._pool is None:
+            self.identity.claim_dir()
             driver = KindDriver(
                 self.tools,
                 self.identity.run_dir / "kind-configs",
@@ -184,7 +224,9 @@ class Run:
         shutil.rmtree(self.identity.run_dir, ignore_errors=True)
 
     def sweep(self) -> list[str]:
-        """Delete clusters whose run died (each one printed as a 'sweeping' event)."""
+        """Delete clusters whose run died (each one printed as a 'sweeping' event), and the run
+        directories they left."""
+        sweep_run_dirs(self.identity.run_dir.parent)
         try:
             return self.pool.sweep()
         except KconformanceError as exc:

@@ -32,7 +32,7 @@ class WorkerPlugin:
             return
         profiles = needed_profiles(session.items)
         if profiles and run.worker_index == 0 and not run.settings.keep_clusters:
-            write_plan(run.identity.run_dir, tests_by_profile(session.items))
+            write_plan(run.identity.claim_dir(), tests_by_profile(session.items))
         if profiles and run.settings.prefetch:
             run.pool.prefetch(list(profiles.values()), run.worker_index)
 

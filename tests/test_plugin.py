@@ -615,3 +615,91 @@ def test_a_cluster_is_deleted_once_its_last_test_finished(project, workers):
             if "kconformance: cluster" in line and "[1.28-nodeport] deleted in" in line
         ]
         assert len(printed) == 1, result.stdout.str()
+
+
+CLEANUP_SUITE = """
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+STATE = Path(os.environ["FAKE_KIND_DIR"])
+
+
+@pytest.fixture
+def slow_cleanup(cluster):
+    yield cluster
+    # a namespace deletion that takes its time: the run is interrupted again meanwhile
+    (STATE / "cleanup-started").touch()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (STATE / "cleanup-may-end").exists():
+        time.sleep(0.02)
+
+
+@pytest.mark.feature("SidecarContainers")
+def test_slow(slow_cleanup):
+    (STATE / "test-started").touch()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+"""
+
+
+def test_a_second_sigint_during_fixture_cleanup_still_deletes_the_clusters(project):
+    """Ctrl-C, then Ctrl-C again while pytest is still finalizing the tests' fixtures (before
+    any cluster deletion started): the second one cuts the clean-up short, never the deletion."""
+    project.makepyfile(**{"suites/sig_node/test_cleanup": CLEANUP_SUITE})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "suites/sig_node/test_cleanup.py", *BASE],
+        cwd=project.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=_interruptible,
+    )
+    wait_until(lambda: (project.state / "test-started").exists(), "the test's start")
+    proc.send_signal(signal.SIGINT)
+    wait_until(lambda: (project.state / "cleanup-started").exists(), "the fixture's clean-up")
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert verbs(project) == ["create cluster", "delete cluster"], out
+    assert list((project.state / "clusters").iterdir()) == [], out
+    registry = Path(os.environ["KCONFORMANCE_CACHE"]) / "clusters"
+    assert list(registry.glob("*.json")) == [], out
+
+
+def test_a_failed_delete_stays_registered_fails_the_run_and_sweep_deletes_it_later(
+    project, monkeypatch
+):
+    """kind delete fails: the run says so, its exit status is not 0 although every test
+    passed, the report names the cluster, and `python -m kconformance sweep` deletes it once
+    the run is over (with the run directories of dead runs, never a live run's)."""
+    from kconformance.__main__ import main
+    from kconformance.registry import Registry
+
+    monkeypatch.setenv("FAKE_KIND_FAIL_DELETE", "1")
+    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps", "--report-dir", "out")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["*ERROR: 1 cluster(s) could not be deleted and stay in the registry: kc-gates-128-*"]
+    )
+    cache = Path(os.environ["KCONFORMANCE_CACHE"])
+    registry = Registry(cache / "clusters")
+    [record] = registry.records()
+    report = json.loads((project.path / "out" / "kconformance-report.json").read_text())
+    assert report["undeleted_clusters"] == [record.name]
+    assert (
+        "## Clusters not deleted" in (project.path / "out" / "kconformance-report.md").read_text()
+    )
+
+    dead, live = cache / "runs" / "dead00", cache / "runs" / "live00"
+    for folder, pid in ((dead, 999999), (live, os.getpid())):
+        folder.mkdir(parents=True)
+        (folder / "owner.json").write_text(json.dumps({"pid": pid}))
+    monkeypatch.delenv("FAKE_KIND_FAIL_DELETE")
+    assert main(["sweep", f"--kind-bin={FAKES / 'kind'}"]) == 0
+    assert registry.records() == []
+    assert list((project.state / "clusters").iterdir()) == []
+    assert not dead.exists() and live.exists()
