@@ -78,13 +78,34 @@ class ControllerPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        """Start printing the workers' cluster events as they happen."""
+        """Start printing the workers' cluster events as they happen, then check the host for
+        what the first worker's tests need (every worker collects the same tests)."""
         if self._tail is not None:
             return
         self.run.pool.on_event = None  # from now on the tail prints every event, once
         self._tail = threading.Thread(target=self._tail_events, name="kconformance-events")
         self._tail.daemon = True
         self._tail.start()
+        self._preflight_for(str(node.gateway.id))
+
+    def _preflight_for(self, worker_id: str) -> None:
+        """Pre-flight from a worker's collection; the workers' prefetch waits for the verdict.
+
+        The tests are not scheduled before this returns, and a problem ends the run like a
+        usage error (exit 4, one line), as without xdist."""
+        run = self.run
+        needs = run.read_preflight_needs(worker_id)
+        if needs is None:
+            return  # no selected test needs a cluster
+        error = needs.get("error")
+        if not error:
+            try:
+                run.check_host(needs.get("releases") or [], int(needs.get("nodes") or 0))
+            except KconformanceError as exc:
+                error = str(exc)
+        run.write_preflight_verdict(error)
+        if error:
+            raise pytest.UsageError(error)
 
     def _tail_events(self) -> None:
         # tailing a file: the only polling in the tool, and not a test wait
@@ -127,15 +148,10 @@ class ControllerPlugin:
                 self._finish(session)
 
     def _finish(self, session: pytest.Session) -> None:
-        run = self.run
         self._stop_tail.set()
         tailing = self._tail is not None
         if tailing:
             self._print_new_events()
-        preflight_error = run.identity.run_dir / "preflight-error.txt"
-        if preflight_error.exists():
-            write_line(self.config, f"ERROR: {preflight_error.read_text()}")
-            session.exitstatus = pytest.ExitCode.USAGE_ERROR
         try:
             left = self._teardown(tailing)
         finally:
@@ -198,7 +214,11 @@ class ControllerPlugin:
             for line in self.collector.proof_lines():
                 terminalreporter.write_line(line)
 
-    # -- host check ---------------------------------------------------------------------------
-    def host_problem(self, items: list[pytest.Item], exc: KconformanceError) -> None:
-        """The controller can stop the run before anything is created."""
-        raise pytest.UsageError(str(exc)) from None
+    # -- pre-flight ---------------------------------------------------------------------------
+    def preflight(self, items: list[pytest.Item], profiles: list[Any]) -> None:
+        """Without xdist the controller collects: check now, and stop the run on a problem
+        before anything is created."""
+        try:
+            self.run.preflight(profiles)
+        except KconformanceError as exc:
+            raise pytest.UsageError(str(exc)) from None

@@ -256,24 +256,18 @@ def _mark_sig(item: pytest.Item, catalog_sig: str) -> None:
 
 
 def _check_host_for_selected(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """After -m/-k selection: check Docker, kind and node images once, before any creation.
+    """After -m/-k selection: pre-flight (components, Docker, kind, node images, the sweep of
+    dead runs), once per run and before any creation.
 
-    What happens on a problem depends on the role: the controller stops the run, a worker
-    hands the message over (see ControllerPlugin.host_problem / WorkerPlugin.host_problem).
+    The controller does it; under xdist the controller collects nothing, so the first worker's
+    collection says what to check (see ControllerPlugin.preflight / WorkerPlugin.preflight).
     """
     run = config.stash[RUN]
     if config.option.collectonly or run.settings.existing_cluster:
         return
     profiles = needed_profiles(items)
-    if not profiles:
-        return
-    try:
-        run.check_components(profiles.values())
-        run.check_host(
-            {p.release for p in profiles.values()}, sum(p.nodes for p in profiles.values())
-        )
-    except KconformanceError as exc:
-        config.stash[ROLE].host_problem(items, exc)
+    if profiles:
+        config.stash[ROLE].preflight(items, list(profiles.values()))
 
 
 # -- fixtures ------------------------------------------------------------------------------

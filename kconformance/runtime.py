@@ -78,6 +78,7 @@ class RunIdentity:
 
 
 OWNER_FILE = "owner.json"
+PREFLIGHT_VERDICT = "preflight.json"  # the controller's host check, which prefetch waits for
 #: A run directory without an owner file (cut short, or from an older kconformance) is stale
 #: once nothing in it has changed for this long.
 UNOWNED_STALE_SECONDS = 6 * 3600
@@ -195,13 +196,21 @@ class Run:
         for profile in profiles:
             components.check_components(self.settings.catalog, profile)
 
+    def preflight(self, profiles: Iterable[Profile]) -> None:
+        """Components, then the host (see check_host): the controller's, once per run."""
+        profiles = list(profiles)
+        self.check_components(profiles)
+        self.check_host({p.release for p in profiles}, sum(p.nodes for p in profiles))
+
     def check_host(self, releases: Iterable[str], node_count: int) -> None:
         """Docker, kind and node images, once per release: fail before anything is created.
 
-        The first check also sweeps clusters left by dead runs: only a run that is about to
-        create clusters touches the machine's cluster registry (``pytest tests`` never does).
+        Only the controller calls it (under xdist from what the first worker collected, see
+        ``write_preflight_needs``). The first check also sweeps clusters left by dead runs: only
+        a run that is about to create clusters touches the machine's cluster registry (``pytest
+        tests`` never does).
         """
-        todo = [r for r in releases if r not in self._preflight_done]
+        todo = [r for r in sorted(releases) if r not in self._preflight_done]
         if not todo:
             return
         preflight.check_docker()
@@ -218,6 +227,43 @@ class Run:
         advice = preflight.inotify_advice(node_count)
         if advice:
             self.pool.warn(advice)
+
+    # -- xdist: a worker's collection tells the controller what to check --------------------
+    def write_preflight_needs(
+        self, worker_id: str, profiles: Iterable[Profile], error: str | None = None
+    ) -> None:
+        """A worker's selected tests need these releases and nodes (or cannot run: ``error``)."""
+        profiles = list(profiles)
+        write_json(
+            self.identity.claim_dir() / f"preflight-needs-{worker_id}.json",
+            {
+                "releases": sorted({p.release for p in profiles}),
+                "nodes": sum(p.nodes for p in profiles),
+                "error": error,
+            },
+        )
+
+    def read_preflight_needs(self, worker_id: str) -> dict | None:
+        try:
+            return dict(
+                json.loads(
+                    (self.identity.run_dir / f"preflight-needs-{worker_id}.json").read_text()
+                )
+            )
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def write_preflight_verdict(self, error: str | None) -> None:
+        write_json(self.identity.claim_dir() / PREFLIGHT_VERDICT, {"error": error})
+
+    def wait_preflight_verdict(self, poll: float = 0.1) -> str | None:
+        """In a worker: wait until the controller has checked the host; its error, or None."""
+        path = self.identity.run_dir / PREFLIGHT_VERDICT
+        while True:
+            try:
+                return json.loads(path.read_text()).get("error")
+            except (OSError, ValueError, AttributeError):
+                time.sleep(poll)
 
     def remove_run_dir(self) -> None:
         """The run's shared files, once the controller has torn down and read the events."""

@@ -1,12 +1,16 @@
 """The xdist worker's plugin: what a process that runs tests under xdist does on its own.
 
-Workers start creating the clusters their tests need as soon as collection ends (prefetch), and
-cannot stop the run from collection (xdist reports that as an internal error), so a host problem
-is handed to the controller through the run directory. Registered from ``pytest_configure`` only
-in xdist workers, as pytest-xdist registers its ``WorkerInteractor``.
+Workers start creating the clusters their tests need as soon as the controller has checked the
+host (prefetch). The host check (pre-flight: Docker, kind, node image pulls, the sweep of dead
+runs) is the controller's, once per run: a worker only writes what its tests need into the run
+directory, where the controller reads it, and waits for the verdict. Registered from
+``pytest_configure`` only in xdist workers, as pytest-xdist registers its ``WorkerInteractor``.
 """
 
 from __future__ import annotations
+
+import threading
+from typing import Any
 
 import pytest
 
@@ -25,8 +29,13 @@ class WorkerPlugin:
         self.config = config
         self.run = run
 
+    @property
+    def worker_id(self) -> str:
+        return str(self.config.workerinput.get("workerid", "gw0"))  # type: ignore[attr-defined]
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Start creating the clusters the selected tests need, one per worker."""
+        """Once the controller has checked the host, start creating the clusters the selected
+        tests need."""
         run = self.run
         if self.config.option.collectonly or run.settings.existing_cluster:
             return
@@ -34,13 +43,28 @@ class WorkerPlugin:
         if profiles and run.worker_index == 0 and not run.settings.keep_clusters:
             write_plan(run.identity.claim_dir(), tests_by_profile(session.items))
         if profiles and run.settings.prefetch:
-            run.pool.prefetch(list(profiles.values()), run.worker_index)
+            thread = threading.Thread(
+                target=self._prefetch_after_preflight,
+                args=(list(profiles.values()),),
+                name="kconformance-prefetch-wait",
+                daemon=True,
+            )
+            thread.start()
 
-    def host_problem(self, items: list[pytest.Item], exc: KconformanceError) -> None:
-        """Deselect what needs a cluster and leave the message for the controller to print."""
-        blocked = [item for item in items if needs_cluster(item)]
-        items[:] = [item for item in items if not needs_cluster(item)]
-        self.config.hook.pytest_deselected(items=blocked)
-        run_dir = self.run.identity.run_dir
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "preflight-error.txt").write_text(str(exc))
+    def _prefetch_after_preflight(self, profiles: list[Any]) -> None:
+        if self.run.wait_preflight_verdict() is None:
+            self.run.pool.prefetch(profiles, self.run.worker_index)
+
+    def preflight(self, items: list[pytest.Item], profiles: list[Any]) -> None:
+        """Hand the controller what the tests need. Only the components are checked here (a
+        file lookup): a worker cannot stop the run from collection (xdist reports that as an
+        internal error), so a problem is handed over too, and the controller stops the run."""
+        error = None
+        try:
+            self.run.check_components(profiles)
+        except KconformanceError as exc:
+            error = str(exc)
+            blocked = [item for item in items if needs_cluster(item)]
+            items[:] = [item for item in items if not needs_cluster(item)]
+            self.config.hook.pytest_deselected(items=blocked)
+        self.run.write_preflight_needs(self.worker_id, profiles, error)

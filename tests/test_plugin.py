@@ -703,3 +703,22 @@ def test_a_failed_delete_stays_registered_fails_the_run_and_sweep_deletes_it_lat
     assert registry.records() == []
     assert list((project.state / "clusters").iterdir()) == []
     assert not dead.exists() and live.exists()
+
+
+def docker_calls(pytester) -> list[list[str]]:
+    path = pytester.state / "docker-calls.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_preflight_runs_once_in_the_xdist_controller(project, monkeypatch):
+    """-n 3: one Docker check and one pull of the node image for the run, not one per worker;
+    the clusters are created after it."""
+    monkeypatch.setenv("FAKE_DOCKER_NO_IMAGE", "1")
+    result = inner_run(project, *BASE, "-m", "sig_apps", "-n", "3")
+    result.assert_outcomes(passed=2)
+    calls = docker_calls(project)
+    assert [c for c in calls if c[:1] == ["info"]] == [["info", "--format", "{{.ServerVersion}}"]]
+    assert [c for c in calls if c[:1] == ["pull"]] == [["pull", "kindest/node:v1.28.15"]]
+    result.stdout.fnmatch_lines(
+        ["*node image kindest/node:v1.28.15 pulled in *s", "*cluster kc-gates-128-* creating*"]
+    )
