@@ -111,10 +111,12 @@ class Registry:
         write_json(self.path(record.name), asdict(record))
 
     def remove(self, name: str) -> None:
-        for path in (self.path(name), self.kubeconfig(name)):
+        """Forget a deleted cluster: its entry, kubeconfig, kind config and the host files its
+        nodes mounted (node files, staged components), kept with it for its whole life."""
+        for path in (self.path(name), self.kubeconfig(name), self.root / f"{name}.yaml"):
             path.unlink(missing_ok=True)
-        # files a profile's components were staged in (components.stage), mounted by its nodes
-        shutil.rmtree(self.root / f"{name}.components", ignore_errors=True)
+        for suffix in (".files", ".components"):  # kindconfig node files; components.stage
+            shutil.rmtree(self.root / f"{name}{suffix}", ignore_errors=True)
 
     def records(self) -> list[ClusterRecord]:
         return [r for p in sorted(self.root.glob("*.json")) if (r := ClusterRecord.read(p))]

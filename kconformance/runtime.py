@@ -170,9 +170,12 @@ class Run:
     def pool(self) -> ClusterPool:
         if self._pool is None:
             self.identity.claim_dir()
+            # a cluster's kind config and the node files it mounts live next to its registry
+            # entry, not in the run directory teardown removes: a kept cluster keeps its
+            # mounts until it is deleted (Registry.remove)
             driver = KindDriver(
                 self.tools,
-                self.identity.run_dir / "kind-configs",
+                cache_dir() / "clusters",
                 images=lambda release: sorted(set(self.images(release).values())),
                 log=self.log,
                 stage=lambda profile, dest: components.stage(self.settings.catalog, profile, dest),
