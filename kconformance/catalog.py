@@ -38,6 +38,20 @@ SIGS = (
 )
 
 
+# Where a feature's behaviour can live (catalog `behaviour_in`): the components whose gate switches
+# it off while the API server keeps accepting the feature's fields. The kind-made components take
+# their gates per component (kindconfig); the cloud-controller-manager is a profile's own
+# component (components.fake-ccm), whose static pod gets its gates through {{feature_gates}}.
+BEHAVIOUR_COMPONENTS = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "cloud-controller-manager",
+)
+
+
 class Stage(enum.Enum):
     """Maturity of a gate in one release, as kube_features.go declares it."""
 
@@ -164,6 +178,10 @@ class Feature:
         return f"KEP {self.kep}" if self.kep is not None else f"PR #{self.pr}"
 
     components: tuple[str, ...] = ()
+    # The component(s) whose gate carries the behaviour (BEHAVIOUR_COMPONENTS): a feature-off
+    # proof keeps the gate on everywhere else, so the API still accepts the feature, unless the
+    # behaviour is in the kube-apiserver itself (then the gate is off everywhere, as it must be).
+    behaviour_in: tuple[str, ...] = ()
     # gates the feature needs on only in some releases (keys mean "from this release on")
     also_gates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     off_profile: str = "baseline"  # where off=True tests run
@@ -266,6 +284,18 @@ class KubeletFlag:
 
 
 @dataclass(frozen=True)
+class ApiserverFlag:
+    """A kube-apiserver flag the apiserver refuses at start-up unless a gate is on."""
+
+    name: str
+    # The gate the flag needs, per release (keys: from this release on; None: no gate needed).
+    requires_gate: Mapping[str, str | None] = field(default_factory=dict)
+
+    def gate_for(self, release: str) -> str | None:
+        return from_release(self.requires_gate, release)
+
+
+@dataclass(frozen=True)
 class Catalog:
     releases: Mapping[str, Release]
     gates: Mapping[str, Gate]
@@ -275,6 +305,7 @@ class Catalog:
     images: Mapping[str, str]
     kubelet_flags: Mapping[str, KubeletFlag] = field(default_factory=dict)
     components: Mapping[str, Component] = field(default_factory=dict)
+    apiserver_flags: Mapping[str, ApiserverFlag] = field(default_factory=dict)
     source: str = "<catalog>"
 
     @property
@@ -473,6 +504,7 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
         for component in spec.get("components", ()):
             if component not in components:
                 raise CatalogError(f"{where}: component {component!r} is not defined")
+        behaviour_in = _behaviour_in(where, spec, gates)
         runtime_config = {
             str(r): {str(k): str(v) for k, v in (cfg or {}).items()}
             for r, cfg in (spec.get("runtime_config") or {}).items()
@@ -532,6 +564,7 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
             components=tuple(spec.get("components", ())),
             also_gates=also_gates,
             off_profile=off_profile,
+            behaviour_in=behaviour_in,
         )
 
     kubelet_fields = {
@@ -549,6 +582,19 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
         for gate_name in kf.requires_gate.values():
             if gate_name and gate_name not in gates:
                 raise CatalogError(f"{source}: kubelet field {kf.path} names unknown gate")
+    apiserver_flags = {
+        str(name): ApiserverFlag(
+            name=str(name),
+            requires_gate=_release_keyed((spec or {}).get("requires_gate"), order),
+        )
+        for name, spec in (data.get("apiserver_flags") or {}).items()
+    }
+    for flag in apiserver_flags.values():
+        for gate_name in flag.requires_gate.values():
+            if gate_name and gate_name not in gates:
+                raise CatalogError(
+                    f"{source}: apiserver flag {flag.name} names unknown gate {gate_name!r}"
+                )
     kubelet_flags = {
         str(name): KubeletFlag(
             name=str(name),
@@ -566,8 +612,49 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
         images=dict(data.get("images") or {}),
         kubelet_flags=kubelet_flags,
         components=components,
+        apiserver_flags=apiserver_flags,
         source=source,
     )
+
+
+def _behaviour_in(
+    where: str, spec: Mapping[str, Any], gates: Mapping[str, Gate]
+) -> tuple[str, ...]:
+    """The feature's `behaviour_in`, checked: required where a gate switches the feature (a
+    feature-off proof must know where to turn it off), from BEHAVIOUR_COMPONENTS, and each
+    component one where some gate of the feature acts (the gate's `components`)."""
+    allowed = ", ".join(BEHAVIOUR_COMPONENTS)
+    raw = spec.get("behaviour_in")
+    if raw is None:
+        if spec["gates"] and not spec.get("not_testable"):
+            raise CatalogError(
+                f"{where}: missing behaviour_in - the component(s) whose gate switches the "
+                f"behaviour off (one or more of {allowed})"
+            )
+        return ()
+    names = [raw] if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not names:
+        raise CatalogError(
+            f"{where}: behaviour_in must be a non-empty list of components ({allowed})"
+        )
+    for name in names:
+        if name not in BEHAVIOUR_COMPONENTS:
+            raise CatalogError(
+                f"{where}: behaviour_in {name!r} is not a component: write one or more of {allowed}"
+            )
+        acting = [g for g in spec["gates"] if name in gates[g].components]
+        if spec["gates"] and not acting:
+            listed = "; ".join(
+                f"{g}: {', '.join(gates[g].components) or 'none'}" for g in spec["gates"]
+            )
+            raise CatalogError(
+                f"{where}: behaviour_in {name} - none of its gates acts there (their "
+                f"components: {listed}); name a component the gate is read in, or add it to the "
+                "gate's components"
+            )
+    if len(set(names)) != len(names):
+        raise CatalogError(f"{where}: behaviour_in names a component twice: {names}")
+    return tuple(str(n) for n in names)
 
 
 def _release_keyed(raw: Any, order: list[str]) -> dict[str, Any]:

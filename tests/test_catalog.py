@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from kconformance.catalog import SIGS, Stage, default_catalog, normalize_release, parse_catalog
+from kconformance.catalog import (
+    BEHAVIOUR_COMPONENTS,
+    SIGS,
+    Stage,
+    default_catalog,
+    normalize_release,
+    parse_catalog,
+)
 from kconformance.errors import CatalogError
 
 
@@ -86,9 +93,16 @@ def _minimal(**override):
     data = {
         "releases": {"1.28": {"kubernetes": "v1.28.15"}},
         "profiles": {"baseline": {}},
-        "gates": {"G": {"stages": {"1.28": "A"}}},
+        "gates": {"G": {"components": ["kubelet"], "stages": {"1.28": "A"}}},
         "features": {
-            "F": {"kep": 1, "title": "t", "sig": "sig_apps", "gates": ["G"], "profile": "baseline"}
+            "F": {
+                "kep": 1,
+                "title": "t",
+                "sig": "sig_apps",
+                "gates": ["G"],
+                "behaviour_in": ["kubelet"],
+                "profile": "baseline",
+            }
         },
     }
     data.update(override)
@@ -177,3 +191,89 @@ def test_code_move_and_package_hosting_are_not_testable(catalog):
     for kep in (3685, 1731):
         (feature,) = [f for f in catalog.features.values() if f.kep == kep]
         assert feature.not_testable, feature.name
+
+
+def _feature(**fields):
+    return _minimal(
+        features={
+            "F": {
+                "kep": 1,
+                "title": "t",
+                "sig": "sig_apps",
+                "gates": ["G"],
+                "profile": "baseline",
+                **fields,
+            }
+        }
+    )
+
+
+def test_behaviour_in_is_parsed():
+    assert parse_catalog(_minimal()).features["F"].behaviour_in == ("kubelet",)
+
+
+def test_gated_feature_must_say_where_its_behaviour_lives():
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(_feature(), source="my.yaml")
+    message = str(err.value)
+    assert message.startswith("my.yaml: feature F: missing behaviour_in")
+    assert ", ".join(BEHAVIOUR_COMPONENTS) in message
+
+
+def test_behaviour_in_names_a_component():
+    with pytest.raises(CatalogError) as err:
+        parse_catalog(_feature(behaviour_in=["kublet"]), source="my.yaml")
+    message = str(err.value)
+    assert message.startswith("my.yaml: feature F: behaviour_in 'kublet' is not a component")
+    assert "kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy" in message
+
+
+def test_behaviour_in_must_be_where_a_gate_acts():
+    with pytest.raises(CatalogError, match=r"behaviour_in kube-proxy - none of its gates acts"):
+        parse_catalog(_feature(behaviour_in=["kube-proxy"]))
+
+
+def test_behaviour_in_is_a_non_empty_list_without_repeats():
+    with pytest.raises(CatalogError, match="non-empty list"):
+        parse_catalog(_feature(behaviour_in=[]))
+    with pytest.raises(CatalogError, match="names a component twice"):
+        parse_catalog(_feature(behaviour_in=["kubelet", "kubelet"]))
+
+
+def test_a_feature_without_gate_needs_no_behaviour_in():
+    feature = parse_catalog(_feature(gates=[])).features["F"]
+    assert feature.behaviour_in == ()
+
+
+def test_every_gated_feature_says_where_its_behaviour_lives(catalog):
+    for feature in catalog.features.values():
+        if feature.gates and not feature.not_testable:
+            assert feature.behaviour_in, feature.name
+
+
+@pytest.mark.parametrize(
+    ("feature", "components"),
+    [
+        ("SidecarContainers", ("kubelet",)),
+        ("PodReadyToStartContainers", ("kubelet",)),
+        ("JobBackoffLimitPerIndex", ("kube-controller-manager",)),
+        ("JobPodFailurePolicy", ("kube-controller-manager",)),
+        ("JobPodReplacementPolicy", ("kube-controller-manager",)),
+        ("KubeProxyDrainingTerminatingNodes", ("kube-proxy",)),
+        ("StableLoadBalancerNodeSet", ("cloud-controller-manager",)),
+        ("CRDValidationRatcheting", ("kube-apiserver",)),
+        ("CustomResourceValidationExpressions", ("kube-apiserver",)),
+        ("ValidatingAdmissionPolicy", ("kube-apiserver",)),
+        ("KMSv2", ("kube-apiserver",)),
+    ],
+)
+def test_where_behaviours_live(catalog, feature, components):
+    assert catalog.features[feature].behaviour_in == components
+
+
+def test_apiserver_flags_name_the_gate_they_need(catalog):
+    assert catalog.apiserver_flags["peer-ca-file"].gate_for("1.36") == (
+        "UnknownVersionInteroperabilityProxy"
+    )
+    with pytest.raises(CatalogError, match="apiserver flag x names unknown gate 'Nope'"):
+        parse_catalog(_minimal(apiserver_flags={"x": {"requires_gate": "Nope"}}))
