@@ -55,13 +55,17 @@ def test_next_container_waits_for_the_sidecars_startup_probe(kube: Kube) -> None
 @pytest.mark.feature("SidecarContainers")
 def test_sidecar_that_exits_is_restarted_while_main_runs(kube: Kube) -> None:
     """ "The sidecar container will be restarted if it fails" - even in a restartPolicy Never
-    pod: restartCount grows and the pod stays Running."""
+    pod: restartCount grows and the pod stays Running.
+
+    The sidecar exits 2 s after it starts and main starts about one status sync after the
+    sidecar, so a status with restartCount 1 can still show main waiting: the wait is for the
+    status that shows both, the sidecar restarted and main running."""
     kube.apply("sig_node/sidecar-restart.yaml")
     pod = kube.wait_for(
         "Pod",
         lambda p: (
-            bool(p)
-            and p["status"].get("initContainerStatuses")
+            running(p, "main")
+            and bool(p["status"].get("initContainerStatuses"))
             and status_of(p, "flaky-sidecar")["restartCount"] >= 1
         ),
         name="sidecar-restart",
@@ -82,10 +86,22 @@ def test_sidecars_stop_after_main_exits(kube: Kube) -> None:
     the restartPolicy Never pod reaches Succeeded with every sidecar terminated after main.
 
     Termination order, asserted as the cluster does it, on the containers' own clock (each logs
-    when it gets SIGTERM and when it exits; second-sidecar takes 2 s to exit, first-sidecar
-    exits at once). 1.28 (alpha) sends SIGTERM to both sidecars together, after main exited.
-    From 1.29 the kubelet stops sidecars in reverse order (KEP-753 beta): first-sidecar gets
-    SIGTERM only once second-sidecar has exited.
+    when it gets SIGTERM and when it exits; first-sidecar takes 2 s to exit, second-sidecar
+    4 s). From 1.29 the kubelet stops sidecars in reverse order (KEP-753 beta): first-sidecar
+    gets SIGTERM only once second-sidecar has exited. 1.28 (alpha) stops them together, after
+    main exited: with no regular container left to keep, its kubelet kills the pod
+    (computePodActions: KillPod), each running container in a goroutine of its own
+    (killContainersWithSyncResult), waiting for none before signalling the next.
+
+    "Together" is asserted as an order, not a skew: each sidecar got SIGTERM while the other
+    was still shutting down (before the other's exit), and first-sidecar, the quicker one, was
+    gone first. That bounds the skew between the two signals by first-sidecar's 2 s shutdown -
+    a bound that comes from the behaviour: a kubelet that waits for one sidecar to exit before
+    signalling the next (either order) cannot get under it, one that signals them together
+    misses it only if a goroutine and a CRI StopContainer call are delayed by seconds. A fixed
+    skew is what upstream's node e2e uses for "simultaneous" (500 ms between the sidecars'
+    preStop hooks, container_lifecycle_test.go, 1.29+; 1.28's has no termination-order spec),
+    on dedicated nodes; on this loaded 2-core host a 0.5 s bound on the SIGTERMs failed.
     """
     kube.apply("sig_node/sidecar-termination-order.yaml")
     pod = kube.wait_for(
@@ -98,8 +114,8 @@ def test_sidecars_stop_after_main_exits(kube: Kube) -> None:
     order = {"main": main, "first-sidecar": first, "second-sidecar": second}
     assert first["term"] >= main["exit"] and second["term"] >= main["exit"], order
     if kube.release == "1.28":
-        # together: both signalled within half a second, first gone before second finishes
-        assert abs(first["term"] - second["term"]) < 0.5, order
+        # together: each signalled before the other had exited, the quicker one gone first
+        assert first["term"] < second["exit"] and second["term"] < first["exit"], order
         assert first["exit"] < second["exit"], order
     else:
         assert first["term"] >= second["exit"], order  # reverse: second gone before first
