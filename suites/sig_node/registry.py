@@ -3,9 +3,14 @@
 This machine reaches no registry, and an image already on a node is never pulled again, so a
 test that must watch the kubelet pull needs a registry of its own. This one serves locally
 built images (from ``docker save``) under any number of names, answers the distribution API's
-pull side (``/v2/``, manifests, blobs), holds every request by tag for ``delay`` seconds so a
-pull lasts long enough to be seen, and records when each request started and ended: the
+pull side (``/v2/``, manifests, blobs), and records when each request started and ended: the
 server-side truth about whether two pulls overlapped.
+
+To make two parallel pulls overlap whatever the load (:meth:`LocalRegistry.hold_together`), it
+holds the tag resolution of each of a group of repositories until every one of them has a tag
+resolution in flight, at most a cap: pulls that run in parallel then overlap by construction,
+however far apart the kubelet began them; pulls run one at a time never do - the first is held
+for the whole cap, since the second cannot start before the first has ended.
 
 It runs in the test process, but its listening socket is made inside the node's network
 namespace (setns, then back), on the node's 127.0.0.1: containerd talks plain HTTP to a
@@ -71,6 +76,9 @@ class Request:
     path: str
     started: float
     ended: float = 0.0
+    # for a held tag resolution: whether every repository of the group had arrived by the end of
+    # the hold (False: the cap ran out first)
+    all_arrived: bool | None = None
 
 
 @dataclass
@@ -116,11 +124,14 @@ def image_content(image: str) -> ImageContent:
 @dataclass
 class LocalRegistry:
     netns_pid: int  # a process in the node (the node container's init)
-    delay: float = 0.0
     repositories: dict[str, ImageContent] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
+    hold_group: frozenset[str] = frozenset()
+    hold_cap: float = 0.0
+    _arrived: set[str] = field(default_factory=set)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _arrival: threading.Condition = field(default_factory=threading.Condition)
 
     @property
     def address(self) -> str:
@@ -131,6 +142,25 @@ class LocalRegistry:
         """Serve ``content`` as ``repository`` (any tag); returns the image reference."""
         self.repositories[repository] = content
         return f"{self.address}/{repository}"
+
+    def hold_together(self, repositories: list[str], cap: float) -> None:
+        """Hold every tag resolution of ``repositories`` until each of them has had one arrive,
+        or for ``cap`` seconds when that does not happen (recorded in ``Request.all_arrived``)."""
+        with self._arrival:
+            self.hold_group = frozenset(repositories)
+            self.hold_cap = cap
+
+    def _hold(self, repository: str) -> bool:
+        """Record ``repository``'s tag resolution and wait until the whole group has one (True)
+        or the cap has passed (False). Not in the group: no wait."""
+        with self._arrival:
+            if repository not in self.hold_group:
+                return True
+            self._arrived.add(repository)
+            self._arrival.notify_all()
+            return self._arrival.wait_for(
+                lambda: self.hold_group <= self._arrived, timeout=self.hold_cap
+            )
 
     def start(self) -> LocalRegistry:
         registry = self
@@ -152,6 +182,8 @@ class LocalRegistry:
                 with registry._lock:
                     registry.requests.append(record)
                 try:
+                    if (repository := registry._tag_resolution(self.path)) is not None:
+                        record.all_arrived = registry._hold(repository)
                     status, headers, payload = registry._answer(self.path)
                     self.send_response(status)
                     headers.setdefault("Content-Length", str(len(payload)))
@@ -190,9 +222,7 @@ class LocalRegistry:
         content = self.repositories[match.group(1)]
         what, ref = match.group(2), match.group(3)
         if what == "manifests":
-            if not ref.startswith("sha256:"):
-                time.sleep(self.delay)  # a slow registry: resolving the tag takes `delay`
-            elif ref != content.manifest_digest:
+            if ref.startswith("sha256:") and ref != content.manifest_digest:
                 return 404, {}, b""
             headers = {
                 "Content-Type": MANIFEST_TYPE,
@@ -204,8 +234,16 @@ class LocalRegistry:
             return 404, {}, b""
         return 200, {"Content-Type": "application/octet-stream", "Docker-Content-Digest": ref}, blob
 
+    @staticmethod
+    def _tag_resolution(path: str) -> str | None:
+        """The repository of a manifest request by tag (a pull's first request), else None."""
+        match = re.fullmatch(r"/v2/(.+)/manifests/([^/]+)", path)
+        if not match or match.group(2).startswith("sha256:"):
+            return None
+        return match.group(1)
+
     def tag_requests(self, repository: str) -> list[Request]:
-        """The requests that resolved a tag of ``repository`` (the delayed ones), in order."""
+        """The requests that resolved a tag of ``repository`` (the held ones), in order."""
         prefix = f"/v2/{repository}/manifests/"
         return [
             r
