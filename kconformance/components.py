@@ -95,7 +95,10 @@ def stage(catalog: Catalog, profile: Profile, dest: Path, root: Path | None = No
         for template in templates.iterdir():
             text = template.read_text("utf-8")
             text = text.replace("{{kubernetes_version}}", profile.kubernetes_version)
-            gates = ",".join(f"{k}={str(v).lower()}" for k, v in profile.feature_gates)
+            gates = ",".join(
+                f"{k}={str(v).lower()}"
+                for k, v in sorted(profile.gates_for("cloud-controller-manager").items())
+            )
             text = text.replace("{{feature_gates}}", gates)
             (target / template.name).write_text(text)
     return dest

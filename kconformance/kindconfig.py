@@ -1,9 +1,11 @@
 """Render a Profile as a kind Cluster configuration.
 
 kind has fields for feature gates and runtime-config only; everything else goes through
-kubeadmConfigPatches. Those patches never pin an apiVersion: kind v0.32 writes kubeadm v1beta4
-for 1.36 and silently skips a patch whose apiVersion does not match, and it converts the map form
-of extraArgs used here into v1beta4's name/value list itself.
+kubeadmConfigPatches, and so do feature gates that differ between components (kind's
+featureGates go to every component alike). Those patches never pin an apiVersion: kind v0.32
+writes kubeadm v1beta4 for 1.36 and silently skips a patch whose apiVersion does not match, and
+it converts the map form of extraArgs used here into v1beta4's name/value list itself (merged
+by name with its own, e.g. runtime-config).
 """
 
 from __future__ import annotations
@@ -52,6 +54,22 @@ KUBELET_ENV_DROPIN = "/etc/systemd/system/kubelet.service.d/20-kconformance-env.
 # A restarted kube-controller-manager also starts its controllers at once instead of after the
 # old lease expires. A profile's own value wins.
 SINGLE_CONTROL_PLANE_ARGS: dict[str, str] = {"leader-elect": "false"}
+
+
+# Where kubeadm's ClusterConfiguration takes each control-plane component's flags. A profile
+# with per-component gate values (Profile.component_gates, a feature-off proof) has no kind
+# featureGates, which kind would pass to every component alike: each component gets its own
+# --feature-gates here, the kubelet and kube-proxy their featureGates in their configuration.
+KUBEADM_COMPONENTS: dict[str, str] = {
+    "apiServer": "kube-apiserver",
+    "controllerManager": "kube-controller-manager",
+    "scheduler": "kube-scheduler",
+}
+
+
+def gate_list(gates: dict[str, bool]) -> str:
+    """``A=true,B=false``, sorted: the --feature-gates syntax of every component."""
+    return ",".join(f"{k}={str(v).lower()}" for k, v in sorted(gates.items()))
 
 
 def node_files(profile: Profile) -> dict[str, str]:
@@ -109,7 +127,8 @@ def kind_config(
     """The kind Cluster config: node files are bind-mounted read-only from ``files_dir``, the
     profile's components from ``stage_dir``, where they were staged."""
     config: dict[str, Any] = {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4"}
-    if profile.feature_gates:
+    per_component = bool(profile.component_gates)
+    if profile.feature_gates and not per_component:
         config["featureGates"] = dict(profile.feature_gates)
     if profile.runtime_config:
         config["runtimeConfig"] = dict(profile.runtime_config)
@@ -149,10 +168,21 @@ def kind_config(
         "extraArgs": {**SINGLE_CONTROL_PLANE_ARGS, **dict(profile.controller_manager_args)}
     }
     cluster_patch["scheduler"] = {"extraArgs": dict(SINGLE_CONTROL_PLANE_ARGS)}
-    patches.append(_patch("ClusterConfiguration", cluster_patch))
     kubelet = profile.kubelet
+    if per_component:
+        for key, component in KUBEADM_COMPONENTS.items():
+            gates = profile.gates_for(component)
+            if gates:
+                args = cluster_patch.setdefault(key, {}).setdefault("extraArgs", {})
+                args["feature-gates"] = gate_list(gates)
+        if profile.gates_for("kubelet"):
+            kubelet["featureGates"] = profile.gates_for("kubelet")
+    patches.append(_patch("ClusterConfiguration", cluster_patch))
     if kubelet:
         patches.append(_patch("KubeletConfiguration", kubelet))
+    if per_component and profile.gates_for("kube-proxy"):
+        proxy = {"featureGates": profile.gates_for("kube-proxy")}
+        patches.append(_patch("KubeProxyConfiguration", proxy))
     if profile.kubelet_args:
         registration = {"nodeRegistration": {"kubeletExtraArgs": dict(profile.kubelet_args)}}
         patches.append(_patch("InitConfiguration", registration))

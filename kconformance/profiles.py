@@ -12,10 +12,18 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from kconformance.catalog import Catalog, Feature, ProfileSpec, Stage, gate_on, release_key
+from kconformance.catalog import (
+    BEHAVIOUR_COMPONENTS,
+    Catalog,
+    Feature,
+    ProfileSpec,
+    Stage,
+    gate_on,
+    release_key,
+)
 from kconformance.errors import ProfileError
 
 
@@ -38,10 +46,21 @@ class Profile:
     components: tuple[tuple[str, str], ...] = ()
     apiserver_mounts: tuple[str, ...] = ()
     containerd_patch: str = ""  # TOML merged into every node's containerd config
+    # (component, gate, value): where one component's gate differs from feature_gates. A
+    # feature-off proof keeps a gate on in the kube-apiserver and turns it off only where the
+    # behaviour lives (catalog behaviour_in); such a profile is rendered per component.
+    component_gates: tuple[tuple[str, str, bool], ...] = ()
 
     @property
     def gates(self) -> dict[str, bool]:
+        """The gate values every component gets unless component_gates says otherwise."""
         return dict(self.feature_gates)
+
+    def gates_for(self, component: str) -> dict[str, bool]:
+        """The gate values of one component (e.g. ``kubelet``) of a cluster of this profile."""
+        gates = dict(self.feature_gates)
+        gates.update((g, v) for c, g, v in self.component_gates if c == component)
+        return gates
 
     @property
     def kubelet(self) -> dict[str, Any]:
@@ -80,6 +99,7 @@ class Profile:
                     else {}
                 ),
                 **({"containerd": self.containerd_patch} if self.containerd_patch else {}),
+                **({"component_gates": self.component_gates} if self.component_gates else {}),
             },
             sort_keys=True,
         )
@@ -127,6 +147,55 @@ def resolve_profile(
     )
 
 
+API_SERVER = "kube-apiserver"
+
+# The feature-off proof cluster shared by the `gates` profile's default-off features whose
+# behaviour is outside the kube-apiserver (see resolve_off_profile).
+SHARED_PROOF_PROFILE = "off-gates"
+
+
+def _can_be_off(stage: Stage) -> bool:
+    return stage.exists and not stage.locked
+
+
+def keeps_api(feature: Feature) -> bool:
+    """Whether a proof of ``feature`` keeps its gate on in the kube-apiserver: its behaviour
+    lives elsewhere (catalog behaviour_in), so the API still accepts its fields."""
+    return bool(feature.behaviour_in) and API_SERVER not in feature.behaviour_in
+
+
+def _off_gates(catalog: Catalog, feature: Feature, release: str, kept: set[str]) -> list[str]:
+    """The gates of ``feature`` a proof switches off in ``release`` (none that is locked or
+    gone, none that a needed feature keeps on)."""
+    return [
+        g for g in feature.gates if g not in kept and _can_be_off(catalog.gates[g].stage(release))
+    ]
+
+
+def _shared_proof_members(catalog: Catalog, release: str, host: frozenset[str]) -> list[Feature]:
+    """The features whose proof runs on SHARED_PROOF_PROFILE in ``release``: those of the
+    `gates` profile whose behaviour is outside the apiserver and whose switchable gates are all
+    off by default (the cluster that was the shared ``baseline`` for them, with their API on)."""
+    members = []
+    for f in catalog.features_in_profile("gates"):
+        if f.unavailable_reason(release, host) or not keeps_api(f):
+            continue
+        off = _off_gates(catalog, f, release, set())
+        if off and not any(catalog.gates[g].stage(release).default for g in off):
+            members.append(f)
+    return members
+
+
+def off_profile_name(feature: Feature) -> str:
+    """``off-<feature>``, short enough for a kind node's host name: a name cut to 16 characters
+    ends in a hash of the whole, so two features with the same beginning (the two topology
+    manager features, the two CDI ones) never name two different profiles alike."""
+    slug = re.sub(r"[^a-z0-9]", "", feature.name.lower())
+    if len(slug) > 16:
+        slug = slug[:11] + "-" + hashlib.sha256(feature.name.encode()).hexdigest()[:4]
+    return "off-" + slug
+
+
 def resolve_off_profile(
     catalog: Catalog,
     feature: Feature,
@@ -138,11 +207,21 @@ def resolve_off_profile(
 ) -> Profile:
     """The profile where ``feature`` is off and all else its test needs is as on its own profile.
 
-    This is what a feature-off proof runs on: the feature's own profile without the feature (its
-    gates, runtime-config and component settings left out, and its default-on gates set to
-    false), plus the other default-off features the test declares it ``needs``. For a feature of
-    the shared ``gates`` profile that is just ``baseline``, the release as shipped: its tests
-    must not depend on the other alpha gates of that profile unless they say so.
+    This is what a feature-off proof runs on. Where the feature's behaviour lives outside the
+    kube-apiserver (catalog ``behaviour_in``), the profile is the feature's own profile with its
+    gates set false only in those components: the apiserver keeps them on (and its
+    runtime-config), so the API accepts the feature's fields and a test fails on the missing
+    behaviour, not at apply. The default-off features of the shared ``gates`` profile share one
+    such cluster, ``off-gates``. Where the behaviour is in the apiserver itself (or the feature
+    has no gate), the profile is the feature's own profile without the feature (its gates,
+    runtime-config and extra components left out, its default-on gates set to false), which for
+    a default-off feature of the ``gates`` profile is just ``baseline``, the release as shipped.
+
+    A gated feature keeps its component settings that are not gates (a kube-controller-manager
+    period, a service-node-port-range): the gate is what is switched off. Settings a component
+    refuses while the gate is off (catalog ``kubelet_fields`` and ``apiserver_flags`` with
+    ``requires_gate``) are left out. The other default-off features the test declares it
+    ``needs`` stay on.
     """
     base = feature.profile
     spec = catalog.profile(base)
@@ -157,20 +236,49 @@ def resolve_off_profile(
         ]
     )
     needed = [f for f in needs if f.name != feature.name]
-    gates = dict(extra_gates or {})
     needed_gates = {g for f in needed for g in f.gates}
-    for gate_name in feature.gates:
-        stage = catalog.gates[gate_name].stage(release)
-        if stage.default and not stage.locked and gate_name not in needed_gates:
-            gates[gate_name] = False
-    features = others + needed
+    switched = _off_gates(catalog, feature, release, needed_gates)
     baseline_nodes = catalog.profile("baseline").nodes
     shares_baseline = spec.nodes == baseline_nodes and not spec.components and not spec.exclusive
-    if not features and not gates and shares_baseline:
+    own_name = off_profile_name(feature)
+    if keeps_api(feature) and switched:
+        members = _shared_proof_members(catalog, release, host) if shares_baseline else []
+        if base == "gates" and not needed and feature in members:
+            proven, name, features = members, SHARED_PROOF_PROFILE, members
+        else:
+            proven, name, features = [feature], own_name, [*others, *needed, feature]
+        on: dict[str, bool] = {}
+        component_gates: dict[tuple[str, str], bool] = {}
+        for f in proven:
+            for gate_name in _off_gates(catalog, f, release, needed_gates):
+                on[gate_name] = True  # explicit, so every component's flags show it
+                for component in f.behaviour_in:
+                    component_gates[(component, gate_name)] = False
+        profile = _assemble(
+            catalog,
+            name,
+            release,
+            features,
+            {**on, **(extra_gates or {})},
+            {},
+            spec=spec,
+            kubernetes_version=kubernetes_version,
+            host=host,
+            component_gates=component_gates,
+        )
+        return _without_refused_settings(catalog, profile)
+    gates = dict(extra_gates or {})
+    for gate_name in switched:
+        if catalog.gates[gate_name].stage(release).default:
+            gates[gate_name] = False
+    features = others + needed
+    settings = [feature] if feature.gates else []  # a gate-less feature's settings are its switch
+    keeps = any(_settings(f, release) for f in settings)
+    if not features and not gates and not keeps and shares_baseline:
         name = "baseline"
     else:
-        name = "off-" + re.sub(r"[^a-z0-9]", "", feature.name.lower())[:16]
-    return _assemble(
+        name = own_name
+    profile = _assemble(
         catalog,
         name,
         release,
@@ -180,7 +288,62 @@ def resolve_off_profile(
         spec=spec,
         kubernetes_version=kubernetes_version,
         host=host,
+        settings_of=settings,
     )
+    return _without_refused_settings(catalog, profile)
+
+
+def _settings(feature: Feature, release: str) -> bool:
+    """Whether the feature sets anything in a component besides gates and runtime-config."""
+    return bool(
+        feature.kubelet_for(release)
+        or feature.apiserver_args
+        or feature.controller_manager_args
+        or feature.kubelet_args
+        or feature.kubelet_env_for(release)
+        or feature.node_files
+    )
+
+
+def _without_refused_settings(catalog: Catalog, profile: Profile) -> Profile:
+    """``profile`` without the kubelet fields and kube-apiserver flags whose gate is off in
+    that component: the component would refuse to start with them (catalog kubelet_fields,
+    apiserver_flags)."""
+    release = profile.release
+    kubelet = profile.kubelet
+    for path, rule in catalog.kubelet_fields.items():
+        needed = rule.gate_for(release)
+        if needed and not gate_enabled(catalog, profile, needed, "kubelet"):
+            _drop(kubelet, path)
+    apiserver = [
+        (flag, value)
+        for flag, value in profile.apiserver_args
+        if not (
+            (rule := catalog.apiserver_flags.get(flag))
+            and (needed := rule.gate_for(release))
+            and not gate_enabled(catalog, profile, needed, API_SERVER)
+        )
+    ]
+    return replace(
+        profile,
+        kubelet_json=json.dumps(kubelet, sort_keys=True),
+        apiserver_args=tuple(apiserver),
+    )
+
+
+def _drop(config: dict[str, Any], dotted: str) -> None:
+    """Remove a dotted path from a nested dict, and the parents it leaves empty."""
+    head, _, rest = dotted.partition(".")
+    if head not in config:
+        return
+    if not rest:
+        del config[head]
+        return
+    child = config[head]
+    if isinstance(child, dict):
+        _drop(child, rest)
+        if not child:
+            del config[head]
 
 
 def _assemble(
@@ -194,11 +357,15 @@ def _assemble(
     spec: ProfileSpec,
     kubernetes_version: str | None,
     host: frozenset[str],
+    settings_of: Iterable[Feature] = (),
+    component_gates: Mapping[tuple[str, str], bool] | None = None,
 ) -> Profile:
     """A profile carrying what ``features`` need on ``release``, then the explicit extras.
 
     ``spec`` gives the node count and what the profile runs whatever its features (components,
-    its own gate values).
+    its own gate values). ``settings_of`` are features whose component settings (not their
+    gates, runtime-config or extra components) the profile carries; ``component_gates`` the
+    (component, gate) values that differ from the common ones.
     """
     rel = catalog.release(release)
     gates: dict[str, bool] = {}
@@ -212,21 +379,23 @@ def _assemble(
     components: dict[str, str] = {}
     mounts: list[str] = []
     wanted: list[str] = list(spec.components)
-    for feature in features:
+    features = list(features)
+    for feature in [*features, *(f for f in settings_of if f not in features)]:
         if feature.unavailable_reason(release, host):
             continue  # its tests are skipped there; an unused alpha gate is only risk
-        for gate_name in (*feature.gates, *feature.also_gates_for(release)):
-            stage = catalog.gates[gate_name].stage(release)
-            if stage in (Stage.ALPHA, Stage.BETA_OFF, Stage.DEPRECATED_OFF):
-                gates[gate_name] = True
-        runtime.update(feature.runtime_config_for(release))
+        if feature in features:
+            for gate_name in (*feature.gates, *feature.also_gates_for(release)):
+                stage = catalog.gates[gate_name].stage(release)
+                if stage in (Stage.ALPHA, Stage.BETA_OFF, Stage.DEPRECATED_OFF):
+                    gates[gate_name] = True
+            runtime.update(feature.runtime_config_for(release))
+            wanted += feature.components
         kubelet = _deep_merge(kubelet, feature.kubelet_for(release))
         apiserver.update(feature.apiserver_args)
         kcm.update(feature.controller_manager_args)
         kubelet_args.update(feature.kubelet_args)
         kubelet_env.update(feature.kubelet_env_for(release))
         node_files.update(feature.node_files)
-        wanted += feature.components
     for component_name in wanted:
         component = catalog.components[component_name]
         components[component_name] = component.static_pod or ""
@@ -256,29 +425,46 @@ def _assemble(
         components=tuple(sorted(components.items())),
         apiserver_mounts=tuple(mounts),
         containerd_patch=rel.containerd,
+        component_gates=tuple(sorted((c, g, v) for (c, g), v in (component_gates or {}).items())),
     )
 
 
-def gate_enabled(catalog: Catalog, profile: Profile, gate_name: str) -> bool:
-    """Whether a gate is on in a cluster made from ``profile`` (see catalog.gate_on)."""
-    return gate_on(catalog, gate_name, profile.release, profile.gates)
+def gate_enabled(
+    catalog: Catalog, profile: Profile, gate_name: str, component: str | None = None
+) -> bool:
+    """Whether a gate is on in a cluster made from ``profile`` (see catalog.gate_on): in
+    ``component``, or where no component has a value of its own."""
+    explicit = profile.gates_for(component) if component else profile.gates
+    return gate_on(catalog, gate_name, profile.release, explicit)
 
 
 def feature_off_reason(catalog: Catalog, profile: Profile, feature: Feature) -> str | None:
-    """None when the feature is on in this profile, else the reason a test prints when skipped."""
+    """None when the feature is on in this profile, else the reason a test prints when skipped.
+
+    On means its gates are on in the kube-apiserver and in every component its behaviour
+    lives in (catalog behaviour_in).
+    """
+    where = dict.fromkeys((API_SERVER, *feature.behaviour_in))
     for gate_name in feature.gates:
-        if gate_enabled(catalog, profile, gate_name):
-            continue
-        gate = catalog.gates[gate_name]
-        stage = gate.stage(profile.release)
-        if stage is Stage.ABSENT:
+        for component in where:
+            if gate_enabled(catalog, profile, gate_name, component):
+                continue
+            gate = catalog.gates[gate_name]
+            stage = gate.stage(profile.release)
+            if stage is Stage.ABSENT:
+                return (
+                    f"{feature.name}: gate {gate_name} does not exist in Kubernetes "
+                    f"{profile.release}"
+                )
+            if gate_on(catalog, gate_name, profile.release, profile.gates):
+                return (
+                    f"{feature.name} is off in profile {profile.name!r} on {profile.release}: "
+                    f"gate {gate_name} is off in the {component}"
+                )
             return (
-                f"{feature.name}: gate {gate_name} does not exist in Kubernetes {profile.release}"
+                f"{feature.name} is off in profile {profile.name!r} on {profile.release}: "
+                f"gate {gate_name} is {stage.label} and the profile does not enable it"
             )
-        return (
-            f"{feature.name} is off in profile {profile.name!r} on {profile.release}: "
-            f"gate {gate_name} is {stage.label} and the profile does not enable it"
-        )
     return None
 
 
@@ -333,8 +519,32 @@ def validate_profile(catalog: Catalog, profile: Profile) -> None:
         catalog.release(release)  # raises the "unknown release" error
     for gate_name, value in profile.feature_gates:
         _validate_gate(catalog, profile, gate_name, value)
+    for component, gate_name, value in profile.component_gates:
+        if component not in BEHAVIOUR_COMPONENTS:
+            raise ProfileError(
+                f"profile {profile.name!r} on Kubernetes {release}: gate {gate_name} is set for "
+                f"{component!r}, which is not a component (one of "
+                f"{', '.join(BEHAVIOUR_COMPONENTS)})"
+            )
+        _validate_gate(catalog, profile, gate_name, value, component)
     _validate_kubelet(catalog, profile)
     _validate_kubelet_flags(catalog, profile)
+    _validate_apiserver_flags(catalog, profile)
+
+
+def _validate_apiserver_flags(catalog: Catalog, profile: Profile) -> None:
+    """A kube-apiserver flag whose gate is off stops the apiserver at start-up (its options'
+    Validate): refuse the profile instead."""
+    where = f"profile {profile.name!r} on Kubernetes {profile.release}"
+    for flag, _value in profile.apiserver_args:
+        rule = catalog.apiserver_flags.get(flag)
+        needed = rule.gate_for(profile.release) if rule else None
+        if needed and not gate_enabled(catalog, profile, needed, API_SERVER):
+            raise ProfileError(
+                f"{where}: kube-apiserver flag --{flag} needs feature gate {needed}, which is "
+                f"off there - the kube-apiserver would refuse to start; enable {needed} or "
+                f"drop --{flag}"
+            )
 
 
 def _validate_kubelet_flags(catalog: Catalog, profile: Profile) -> None:
@@ -353,15 +563,22 @@ def _validate_kubelet_flags(catalog: Catalog, profile: Profile) -> None:
             )
 
 
-def _validate_gate(catalog: Catalog, profile: Profile, gate_name: str, value: bool) -> None:
+def _validate_gate(
+    catalog: Catalog, profile: Profile, gate_name: str, value: bool, component: str | None = None
+) -> None:
+    """Refuse a gate value a component would refuse: ``component`` names the one it is set
+    for, None means every component (kind passes one map to all)."""
     release = profile.release
     where = f"profile {profile.name!r} on Kubernetes {release}"
+    if component:
+        where += f" ({component})"
+    who = f"the {component}" if component else "every component"
     gate = catalog.gates.get(gate_name)
     if gate is None:
         close = _similar(gate_name, catalog.gates)
         hint = f" (did you mean {close}?)" if close else ""
         raise ProfileError(
-            f"{where}: unknown feature gate {gate_name}{hint}; every component would refuse it "
+            f"{where}: unknown feature gate {gate_name}{hint}; {who} would refuse it "
             "('unrecognized feature gate') - remove it or add it to the catalog"
         )
     stage = gate.stage(release)
@@ -373,7 +590,7 @@ def _validate_gate(catalog: Catalog, profile: Profile, gate_name: str, value: bo
             else:
                 what = "never existed in the code (the KEP and article name it)"
             raise ProfileError(
-                f"{where}: feature gate {gate_name} {what}; every component would refuse it - {fix}"
+                f"{where}: feature gate {gate_name} {what}; {who} would refuse it - {fix}"
             )
         if gate.removed_in and _le(gate.removed_in, release):
             state = "always on" if gate.graduated_before(release) else "gone"
@@ -382,13 +599,13 @@ def _validate_gate(catalog: Catalog, profile: Profile, gate_name: str, value: bo
                 fix += f" or use {gate.replaced_by}"
             raise ProfileError(
                 f"{where}: feature gate {gate_name} was removed in {gate.removed_in}; "
-                f"every component would refuse it - {fix}"
+                f"{who} would refuse it - {fix}"
             )
         raise ProfileError(f"{where}: feature gate {gate_name} does not exist - remove it")
     if stage.locked and value is False:
         raise ProfileError(
             f"{where}: feature gate {gate_name} is GA and locked to true; setting it to false "
-            "stops every component - remove it or set it to true"
+            f"stops {who} - remove it or set it to true"
         )
 
 
@@ -406,10 +623,11 @@ def _validate_kubelet(catalog: Catalog, profile: Profile) -> None:
                 "remove it for this release"
             )
         needed_gate = rule.gate_for(release)
-        if needed_gate and not gate_enabled(catalog, profile, needed_gate):
+        if needed_gate and not gate_enabled(catalog, profile, needed_gate, "kubelet"):
             raise ProfileError(
                 f"{where}: kubelet field {path} needs feature gate {needed_gate}, which is "
-                f"off - the kubelet would crash-loop; enable {needed_gate} or drop {path}"
+                f"off in the kubelet - the kubelet would crash-loop; enable {needed_gate} or "
+                f"drop {path}"
             )
         allowed = rule.allowed_values(release)
         if allowed is not None and value not in allowed:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 import yaml
 
 from kconformance.__main__ import rendered_configs, rendered_files
 from kconformance.catalog import default_catalog
 from kconformance.kindconfig import kind_config
-from kconformance.profiles import resolve_profile
+from kconformance.profiles import resolve_off_profile, resolve_profile
 
 CONFIGS = Path(__file__).parent.parent / "kind-configs"
 
@@ -136,3 +137,106 @@ def test_kms_profile_stages_the_plugin_and_mounts_it_into_node_and_apiserver(tmp
     assert (staged / "kms-plugin" / Path(encryption).name).is_file()
     volumes = {v["mountPath"] for v in cluster["apiServer"]["extraVolumes"]}
     assert volumes == {"/etc/kubernetes/kconformance/kms-plugin", "/var/run/kconformance-kms"}
+
+
+def _patches(config):
+    return {p["kind"]: p for p in (yaml.safe_load(t) for t in config["kubeadmConfigPatches"])}
+
+
+@pytest.mark.parametrize(
+    ("release", "feature"),
+    [("1.28", "SidecarContainers"), ("1.36", "PodReadyToStartContainers")],
+    ids=["v1beta3", "v1beta4"],
+)
+def test_proof_profile_gives_every_component_its_own_gates(release, feature):
+    """No kind featureGates (kind passes them to every component alike): each control-plane
+    component gets --feature-gates through the ClusterConfiguration patch, the kubelet and
+    kube-proxy featureGates in their configurations. The same map form serves kubeadm v1beta3
+    (1.28) and v1beta4 (1.36): kind converts extraArgs to v1beta4's list, merged by name."""
+    catalog = default_catalog()
+    profile = resolve_off_profile(catalog, catalog.features[feature], release)
+    gate = catalog.features[feature].gates[0]
+    config = kind_config(profile)
+    assert "featureGates" not in config
+    patches = _patches(config)
+    cluster = patches["ClusterConfiguration"]
+    api = cluster["apiServer"]["extraArgs"]["feature-gates"].split(",")
+    assert f"{gate}=true" in api
+    assert f"{gate}=true" in cluster["controllerManager"]["extraArgs"]["feature-gates"]
+    assert f"{gate}=true" in cluster["scheduler"]["extraArgs"]["feature-gates"]
+    assert cluster["controllerManager"]["extraArgs"]["leader-elect"] == "false"
+    assert patches["KubeletConfiguration"]["featureGates"][gate] is False
+    assert patches["KubeProxyConfiguration"] == {
+        "kind": "KubeProxyConfiguration",
+        "featureGates": profile.gates_for("kube-proxy"),
+    }
+    assert api == sorted(api)  # A=true,B=false, sorted: one flag value, stable across runs
+    if release == "1.36":  # the release's own kubelet setting stays next to the gates
+        assert patches["KubeletConfiguration"]["failCgroupV1"] is False
+
+
+def test_proof_profile_of_a_controller_feature_keeps_runtime_config_and_kcm_flags():
+    """DRA: the API (gate and resource.k8s.io) stays on in the apiserver; the gate is off in
+    the controller manager, scheduler and kubelet. The token cleaner keeps its 1 s period."""
+    catalog = default_catalog()
+    dra = resolve_off_profile(catalog, catalog.features["DynamicResourceAllocation"], "1.28")
+    config = kind_config(dra)
+    assert config["runtimeConfig"] == {"resource.k8s.io/v1alpha2": "true"}
+    cluster = _patches(config)["ClusterConfiguration"]
+    assert cluster["apiServer"]["extraArgs"] == {"feature-gates": "DynamicResourceAllocation=true"}
+    for component in ("controllerManager", "scheduler"):
+        args = cluster[component]["extraArgs"]
+        assert args["feature-gates"] == "DynamicResourceAllocation=false"
+    assert _patches(config)["KubeletConfiguration"]["featureGates"] == {
+        "DynamicResourceAllocation": False
+    }
+    feature = catalog.features["LegacyServiceAccountTokenCleanUp"]
+    cleanup = kind_config(resolve_off_profile(catalog, feature, "1.28"))
+    kcm = _patches(cleanup)["ClusterConfiguration"]["controllerManager"]["extraArgs"]
+    assert kcm == {
+        "feature-gates": "LegacyServiceAccountTokenCleanUp=false",
+        "leader-elect": "false",
+        "legacy-service-account-token-clean-up-period": "1s",
+    }
+
+
+def test_apiserver_feature_proof_is_rendered_as_before():
+    """CEL validation lives in the apiserver: off everywhere through kind's featureGates, no
+    per-component flags."""
+    catalog = default_catalog()
+    feature = catalog.features["CustomResourceValidationExpressions"]
+    config = kind_config(resolve_off_profile(catalog, feature, "1.28"))
+    assert config["featureGates"] == {"CustomResourceValidationExpressions": False}
+    cluster = _patches(config)["ClusterConfiguration"]
+    assert "feature-gates" not in cluster["scheduler"]["extraArgs"]
+    assert "KubeProxyConfiguration" not in _patches(config)
+
+
+def test_a_profile_without_per_component_gates_renders_no_component_gates():
+    for text in rendered_configs().values():
+        assert "feature-gates" not in text and "KubeProxyConfiguration" not in text
+
+
+def test_cloud_controller_manager_gets_its_own_gates(tmp_path):
+    """StableLoadBalancerNodeSet lives in the service controller of the profile's fake-ccm: its
+    static pod gets the gate off, every kind component keeps it on."""
+    import json
+
+    from kconformance.components import stage
+
+    catalog = default_catalog()
+    feature = catalog.features["StableLoadBalancerNodeSet"]
+    profile = resolve_off_profile(catalog, feature, "1.28")
+    (tmp_path / "releases").mkdir()
+    binary = tmp_path / "fake-ccm"
+    binary.write_text("#!/bin/true\n")
+    (tmp_path / "releases" / "1.28-components.json").write_text(
+        json.dumps({"fake-ccm": {"path": str(binary)}})
+    )
+    staged = stage(catalog, profile, tmp_path / "stage", root=tmp_path)
+    pod = (staged / "fake-ccm" / "fake-ccm.yaml").read_text()
+    assert "--feature-gates=StableLoadBalancerNodeSet=false" in pod
+    cluster = _patches(kind_config(profile, stage_dir=staged))["ClusterConfiguration"]
+    assert cluster["controllerManager"]["extraArgs"]["feature-gates"] == (
+        "StableLoadBalancerNodeSet=true"
+    )

@@ -372,7 +372,8 @@ import pytest
 
 @pytest.mark.feature("JobBackoffLimitPerIndex")
 def test_needs_its_gate(cluster):
-    assert cluster.profile.gates.get("JobBackoffLimitPerIndex") is True
+    gates = cluster.profile.gates_for("kube-controller-manager")
+    assert gates.get("JobBackoffLimitPerIndex") is True
 
 @pytest.mark.feature("PodIndexLabel")
 def test_cannot_fail(cluster):
@@ -382,9 +383,9 @@ def test_cannot_fail(cluster):
 def test_without_a_gate(cluster):
     pass
 
-@pytest.mark.feature("SidecarContainers")
+@pytest.mark.feature("CRDValidationRatcheting")
 def test_reads_a_key_that_is_gone(cluster):
-    assert cluster.profile.gates["SidecarContainers"] is True
+    assert cluster.profile.gates["CRDValidationRatcheting"] is True
 """
 
 
@@ -393,9 +394,10 @@ def test_prove_inverts_feature_off_runs_and_fails_a_test_that_cannot_fail(projec
     result = inner_run(
         project, "suites/sig_apps/test_prove.py", *BASE, "--prove", "-rs", "--report-dir", "out"
     )
-    # 4 feature-on runs pass; the gate test's off run proves; the no-op's off run does not;
-    # the KeyError of the last one is no evidence; KubectlEvents cannot be switched off, so
-    # its off run is skipped with that reason
+    # 4 feature-on runs pass; the gate test's off run proves (off-gates: its gate is off in
+    # kube-controller-manager only); the no-op's off run does not; the KeyError of the last one
+    # (baseline: an apiserver feature is off everywhere) is no evidence; KubectlEvents cannot be
+    # switched off, so its off run is skipped with that reason
     result.assert_outcomes(passed=5, failed=2, skipped=1)
     result.stdout.fnmatch_lines(
         [
@@ -405,29 +407,35 @@ def test_prove_inverts_feature_off_runs_and_fails_a_test_that_cannot_fail(projec
     )
     result.stdout.fnmatch_lines(
         [
-            "*proof inconclusive for SidecarContainers (profile 'baseline'): the test failed, "
-            "but not on an assertion or a wait on the behaviour - KeyError: 'SidecarContainers'"
+            "*proof inconclusive for CRDValidationRatcheting (profile 'baseline'): the test "
+            "failed, but not on an assertion or a wait on the behaviour - "
+            "KeyError: 'CRDValidationRatcheting'"
         ]
     )
     result.stdout.fnmatch_lines(
         [
             "*1 of 3 feature-off runs proved their feature (1 could not run*",
             "outcomes: 1 proved, 1 no evidence, 1 not proved",
-            "NO EVIDENCE SidecarContainers: *test_reads_a_key_that_is_gone[[]1.28-off[]]: "
-            "KeyError: 'SidecarContainers'",
+            "NO EVIDENCE CRDValidationRatcheting: *test_reads_a_key_that_is_gone[[]1.28-off[]]: "
+            "KeyError: 'CRDValidationRatcheting'",
             "NOT PROVED PodIndexLabel: *the test passed with PodIndexLabel off",
         ]
     )
     names = [
         c[c.index("--name") + 1] for c in kind_calls(project) if c[:2] == ["create", "cluster"]
     ]
-    assert sorted(n.split("-")[1] for n in names) == ["baseline", "gates", "off"]
+    assert sorted(n.removeprefix("kc-").rsplit("-", 2)[0] for n in names) == [
+        "baseline",
+        "gates",
+        "off-gates",
+        "off-podindexlabel",
+    ]
     report = json.loads((project.path / "out" / "kconformance-report.json").read_text())
     cells = {r["feature"]: r["releases"]["1.28"] for r in report["features"]}
     assert cells["JobBackoffLimitPerIndex"]["proof"]["verdict"] == "proved"
     assert cells["PodIndexLabel"]["proof"]["verdict"] == "not proved"
     assert cells["KubectlEvents"]["proof"]["verdict"] == "cannot be switched off"
-    assert cells["SidecarContainers"]["proof"]["outcomes"] == {"no evidence": 1}
+    assert cells["CRDValidationRatcheting"]["proof"]["outcomes"] == {"no evidence": 1}
 
 
 ROLE_SUITE = """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -11,6 +12,7 @@ from kconformance.errors import ProfileError
 from kconformance.profiles import (
     feature_off_reason,
     parse_gate_list,
+    resolve_off_profile,
     resolve_profile,
     validate_profile,
 )
@@ -215,3 +217,98 @@ def test_contradicting_cgroup_driver_only_where_the_runtime_overrules_it(catalog
         assert "cgroupDriver" not in new.kubelet
         assert "SystemdCgroup = false" in new.containerd_patch
     assert resolve_profile(catalog, "cgroup-driver-cri", "1.36").gates == {}  # GA, locked
+
+
+# -- per-component gate values (feature-off proofs) ------------------------------------------
+
+
+def _with(profile, *component_gates):
+    return replace(profile, component_gates=tuple(sorted(component_gates)))
+
+
+def test_gates_for_a_component_overlays_its_own_values(catalog):
+    profile = _with(
+        resolve_profile(catalog, "gates", "1.28"), ("kubelet", "SidecarContainers", False)
+    )
+    assert profile.gates["SidecarContainers"] is True  # every other component
+    assert profile.gates_for("kube-apiserver")["SidecarContainers"] is True
+    assert profile.gates_for("kubelet")["SidecarContainers"] is False
+    assert profile.gates_for("kube-proxy") == profile.gates
+
+
+def test_component_gates_are_part_of_the_hash_only_when_set(catalog):
+    """A profile without per-component values keeps the hash it had (kept clusters, the
+    checked-in kind configs); one with them never shares a cluster with one without."""
+    gates = resolve_profile(catalog, "gates", "1.28")
+    assert _with(gates).hash == gates.hash
+    kubelet_off = _with(gates, ("kubelet", "SidecarContainers", False))
+    proxy_off = _with(gates, ("kube-proxy", "SidecarContainers", False))
+    assert len({gates.hash, kubelet_off.hash, proxy_off.hash}) == 3
+
+
+def test_locked_gate_set_false_in_one_component_is_refused_naming_it(catalog):
+    profile = _with(
+        resolve_profile(catalog, "baseline", "1.28"), ("kubelet", "APISelfSubjectReview", False)
+    )
+    with pytest.raises(ProfileError) as err:
+        validate_profile(catalog, profile)
+    assert "(kubelet)" in str(err.value) and "locked to true" in str(err.value)
+    assert "stops the kubelet" in str(err.value)
+
+
+def test_removed_gate_in_one_component_is_refused_naming_it(catalog):
+    profile = _with(
+        resolve_profile(catalog, "baseline", "1.36"),
+        ("kube-proxy", "CronJobsScheduledAnnotation", False),
+    )
+    with pytest.raises(ProfileError, match=r"\(kube-proxy\).*removed in 1.35.*the kube-proxy"):
+        validate_profile(catalog, profile)
+
+
+def test_gate_for_an_unknown_component_is_refused(catalog):
+    profile = _with(resolve_profile(catalog, "baseline", "1.28"), ("kubelett", "NodeSwap", True))
+    with pytest.raises(ProfileError, match="'kubelett', which is not a component"):
+        validate_profile(catalog, profile)
+
+
+def test_kubelet_field_is_judged_by_the_kubelets_own_gate(catalog):
+    """swapBehavior needs NodeSwap in the kubelet: off there is refused, off only in the
+    apiserver is not the kubelet's concern."""
+    swap = resolve_profile(catalog, "swap", "1.28")
+    with pytest.raises(
+        ProfileError, match="needs feature gate NodeSwap, which is off in the kubelet"
+    ):
+        validate_profile(catalog, _with(swap, ("kubelet", "NodeSwap", False)))
+    validate_profile(catalog, _with(swap, ("kube-apiserver", "NodeSwap", False)))
+
+
+def test_apiserver_flag_without_its_gate_is_refused(catalog):
+    """kube-apiserver refuses --peer-ca-file without UnknownVersionInteroperabilityProxy."""
+    mixed = resolve_profile(catalog, "mixed-version", "1.28")
+    validate_profile(catalog, mixed)
+    off = _with(mixed, ("kube-apiserver", "UnknownVersionInteroperabilityProxy", False))
+    with pytest.raises(ProfileError, match="flag --peer-ca-file needs feature gate Unknown"):
+        validate_profile(catalog, off)
+    validate_profile(
+        catalog, _with(mixed, ("kubelet", "UnknownVersionInteroperabilityProxy", False))
+    )
+
+
+def test_feature_off_reason_names_the_component_where_the_behaviour_is_off(catalog):
+    profile = _with(
+        resolve_profile(catalog, "gates", "1.28"), ("kubelet", "SidecarContainers", False)
+    )
+    reason = feature_off_reason(catalog, profile, catalog.features["SidecarContainers"])
+    assert reason and "gate SidecarContainers is off in the kubelet" in reason
+    # off in a component its behaviour does not live in: still on
+    other = _with(
+        resolve_profile(catalog, "gates", "1.28"), ("kube-proxy", "SidecarContainers", False)
+    )
+    assert feature_off_reason(catalog, other, catalog.features["SidecarContainers"]) is None
+
+
+def test_off_profile_of_a_kubelet_feature_is_valid_and_per_component(catalog):
+    sidecar = catalog.features["SidecarContainers"]
+    profile = resolve_off_profile(catalog, sidecar, "1.28")
+    validate_profile(catalog, profile)
+    assert profile.component_gates and profile.gates_for("kubelet")["SidecarContainers"] is False
