@@ -53,22 +53,94 @@ def signals_deferred(say: Any) -> Iterator[None]:
 
 
 class ControllerPlugin:
-    """Sweep, event tail, report collection, teardown and report: the run's owner."""
+    """Pre-flight, event tail, report collection, teardown and report: the run's owner.
+
+    Passive until kconformance tests are selected (``activate``): a pytest run of anything
+    else gets no header, no SIGTERM handler, no timings and no report from it.
+    """
 
     name = "kconformance-controller"
 
-    def __init__(self, config: pytest.Config, run: Run, collector: ReportCollector) -> None:
+    def __init__(
+        self,
+        config: pytest.Config,
+        run: Run,
+        collector: ReportCollector,
+        clashes: list[str] | None = None,
+    ) -> None:
         self.config = config
         self.run = run
         self.collector = collector
+        self.clashes = clashes or []  # short option names another plugin owns here
+        self.active = False
+        self._clashes_said = False
+        self._previous_sigterm: Any = None
+        self._xdist_started = False
         self._tail: threading.Thread | None = None
         self._stop_tail = threading.Event()
         self._print_lock = threading.Lock()
         # the pool is made lazily, after on_event is set below: reach it only when releasing
         self.lifetimes = ClusterLifetimes(run.identity.run_dir, lambda key: run.pool.release(key))
         run.on_event = lambda event: write_line(config, event.line())
+
+    # -- the run starts -------------------------------------------------------------------------
+    def activate(self) -> None:
+        """kconformance tests were selected: say which run this is, and let CI's SIGTERM
+        cancel it like Ctrl-C (so pytest runs its teardown and the clusters are deleted)."""
+        if self.active:
+            return
+        self.active = True
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+            self._previous_sigterm = signal.signal(signal.SIGTERM, _sigterm_to_interrupt)
+        settings = self.run.settings
+        if self.config.get_verbosity() >= 0:
+            mode = (
+                f"existing cluster {settings.kubeconfig}" if settings.existing_cluster else "kind"
+            )
+            write_line(
+                self.config,
+                f"kconformance: releases {', '.join(settings.releases)}; {mode}; "
+                f"run {self.run.identity.run_id}"
+                + ("; --keep-clusters" if settings.keep_clusters else ""),
+            )
+        self._say_clashes()
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """A short option name typed on the command line that another plugin owns went to that
+        plugin: say so before anything else can go wrong because of it."""
+        args = [str(a).split("=", 1)[0] for a in self.config.invocation_params.args]
+        if any(name in args for name in self.clashes):
+            self._say_clashes()
+
+    def _say_clashes(self) -> None:
+        """One warning line, shown also under -q."""
+        if not self.clashes or self._clashes_said:
+            return
+        self._clashes_said = True
+        names = self.clashes
+        ours = ", ".join("--kc-" + name[2:] for name in names)
+        write_line(
+            self.config,
+            f"kconformance: WARNING: {', '.join(names)} "
+            f"{'belongs' if len(names) == 1 else 'belong'} to another plugin here; "
+            f"kconformance reads {ours}",
+        )
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self._previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+            self._previous_sigterm = None
+
+    def selected(self, items: list[pytest.Item], profiles: list[Any]) -> None:
+        """Without xdist the controller collects: start the run, check the host now, and stop
+        the run on a problem before anything is created."""
+        self.activate()
+        if not profiles:
+            return
+        try:
+            self.run.preflight(profiles)
+        except KconformanceError as exc:
+            raise pytest.UsageError(str(exc)) from None
 
     # -- xdist: the workers -------------------------------------------------------------------
     @pytest.hookimpl(optionalhook=True)
@@ -78,29 +150,35 @@ class ControllerPlugin:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
-        """Start printing the workers' cluster events as they happen, then check the host for
-        what the first worker's tests need (every worker collects the same tests)."""
-        if self._tail is not None:
+        """When the first worker's collection selected kconformance tests (every worker
+        collects the same): start the run, print the workers' cluster events as they happen,
+        and check the host for what the tests need."""
+        if self._xdist_started:
             return
+        self._xdist_started = True
+        needs = self.run.read_preflight_needs(str(node.gateway.id))
+        if needs is None:
+            return  # no kconformance test selected: stay passive
+        self.activate()
         self.run.pool.on_event = None  # from now on the tail prints every event, once
         self._tail = threading.Thread(target=self._tail_events, name="kconformance-events")
         self._tail.daemon = True
         self._tail.start()
-        self._preflight_for(str(node.gateway.id))
+        self._preflight(needs)
 
-    def _preflight_for(self, worker_id: str) -> None:
+    def _preflight(self, needs: dict[str, Any]) -> None:
         """Pre-flight from a worker's collection; the workers' prefetch waits for the verdict.
 
         The tests are not scheduled before this returns, and a problem ends the run like a
         usage error (exit 4, one line), as without xdist."""
         run = self.run
-        needs = run.read_preflight_needs(worker_id)
-        if needs is None:
-            return  # no selected test needs a cluster
         error = needs.get("error")
+        releases = needs.get("releases") or []
+        if not releases and not error:
+            return  # nothing to create (an existing cluster, or every test skipped)
         if not error:
             try:
-                run.check_host(needs.get("releases") or [], int(needs.get("nodes") or 0))
+                run.check_host(releases, int(needs.get("nodes") or 0))
             except KconformanceError as exc:
                 error = str(exc)
         run.write_preflight_verdict(error)
@@ -121,8 +199,9 @@ class ControllerPlugin:
     # -- session ------------------------------------------------------------------------------
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         """Without xdist the controller collects: it says which profile each test runs on."""
-        if session.items and not self._keeps_clusters():
-            write_plan(self.run.identity.claim_dir(), tests_by_profile(session.items))
+        plan = tests_by_profile(session.items)
+        if plan and not self._keeps_clusters():
+            write_plan(self.run.identity.claim_dir(), plan)
 
     def _keeps_clusters(self) -> bool:
         settings = self.run.settings
@@ -162,8 +241,11 @@ class ControllerPlugin:
     def _teardown(self, tailing: bool) -> list[str]:
         """Delete the run's clusters; return the names of those ``kind delete`` left."""
         run = self.run
-        if run.settings.existing_cluster or not run.identity.run_dir.exists():
+        if not run.identity.run_dir.exists():
             return []  # no process of this run got as far as a cluster
+        if run.settings.existing_cluster:
+            run.remove_run_dir()  # the workers' hand-over files
+            return []
         self.lifetimes.wait()
         if tailing:
             self._print_new_events()
@@ -196,7 +278,9 @@ class ControllerPlugin:
 
     def _write_report(self) -> None:
         settings = self.run.settings
-        if settings.report and not self.config.option.collectonly and self.collector.has_results:
+        if not self.active or self.config.option.collectonly or not settings.report:
+            return
+        if self.collector.has_results:
             written = self.collector.write(settings.report_dir, settings.releases)
             write_line(
                 self.config,
@@ -204,6 +288,8 @@ class ControllerPlugin:
             )
 
     def pytest_terminal_summary(self, terminalreporter: Any, exitstatus: int) -> None:
+        if not self.active:
+            return
         lines = self.collector.timing_lines()
         if lines:
             terminalreporter.section("kconformance timings")
@@ -213,12 +299,3 @@ class ControllerPlugin:
             terminalreporter.section("kconformance feature-off proof")
             for line in self.collector.proof_lines():
                 terminalreporter.write_line(line)
-
-    # -- pre-flight ---------------------------------------------------------------------------
-    def preflight(self, items: list[pytest.Item], profiles: list[Any]) -> None:
-        """Without xdist the controller collects: check now, and stop the run on a problem
-        before anything is created."""
-        try:
-            self.run.preflight(profiles)
-        except KconformanceError as exc:
-            raise pytest.UsageError(str(exc)) from None

@@ -116,7 +116,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if is_worker:
         role = WorkerPlugin(config, run)
     else:
-        role = ControllerPlugin(config, run, config.stash[COLLECTOR])
+        role = ControllerPlugin(
+            config, run, config.stash[COLLECTOR], config.stash.get(ALIAS_CLASHES, [])
+        )
     config.stash[ROLE] = role
     config.pluginmanager.register(role, role.name)
     if settings.prove:
@@ -130,25 +132,6 @@ def _adopt_server_release(run: Run, requested: list[str] | None) -> None:
         run.adopt_server_release(requested)
     except KconformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
-
-
-def pytest_report_header(config: pytest.Config) -> list[str]:
-    run = config.stash[RUN]
-    settings = run.settings
-    mode = f"existing cluster {settings.kubeconfig}" if settings.existing_cluster else "kind"
-    lines = [
-        f"kconformance: releases {', '.join(settings.releases)}; {mode}; run {run.identity.run_id}"
-        + ("; --keep-clusters" if settings.keep_clusters else "")
-    ]
-    clashes = config.stash.get(ALIAS_CLASHES, [])
-    if clashes:
-        ours = ", ".join("--kc-" + name[2:] for name in clashes)
-        lines.append(
-            f"kconformance: {', '.join(clashes)} "
-            f"{'belongs' if len(clashes) == 1 else 'belong'} to another plugin here; "
-            f"kconformance reads {ours}"
-        )
-    return lines
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -170,7 +153,7 @@ def pytest_collection_modifyitems(
     _select_features(config, items)
     yield
     items[:] = order_by_profile(items, read_durations(cache_dir() / DURATIONS_FILE))
-    _check_host_for_selected(config, items)
+    _start_run(config, items)
 
 
 def _select_features(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -255,19 +238,35 @@ def _mark_sig(item: pytest.Item, catalog_sig: str) -> None:
     item.add_marker(getattr(pytest.mark, folder_sig or catalog_sig))
 
 
-def _check_host_for_selected(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """After -m/-k selection: pre-flight (components, Docker, kind, node images, the sweep of
-    dead runs), once per run and before any creation.
+#: Fixtures only a kconformance test asks for.
+_OUR_FIXTURES = frozenset({"cluster", "kube", "k8s_release", "test_plan"})
+
+
+def is_kconformance_test(item: pytest.Item) -> bool:
+    """A test of a suite (feature marker, release parameter or a cluster fixture): the plugin
+    stays passive - no header, signal handler, timings or report - in a run without one."""
+    return (
+        PLAN in item.stash
+        or item.get_closest_marker("feature") is not None
+        or bool(_OUR_FIXTURES & set(getattr(item, "fixturenames", ())))
+    )
+
+
+def _start_run(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """After -m/-k selection, when kconformance tests were selected: the run starts (header,
+    SIGTERM as Ctrl-C), and pre-flight (components, Docker, kind, node images, the sweep of dead
+    runs) checks the host once per run, before any creation.
 
     The controller does it; under xdist the controller collects nothing, so the first worker's
-    collection says what to check (see ControllerPlugin.preflight / WorkerPlugin.preflight).
+    collection says what to check (see ControllerPlugin.selected / WorkerPlugin.selected).
     """
-    run = config.stash[RUN]
-    if config.option.collectonly or run.settings.existing_cluster:
+    if not any(is_kconformance_test(item) for item in items):
         return
-    profiles = needed_profiles(items)
-    if profiles:
-        config.stash[ROLE].preflight(items, list(profiles.values()))
+    run = config.stash[RUN]
+    profiles = {}
+    if not (config.option.collectonly or run.settings.existing_cluster):
+        profiles = needed_profiles(items)
+    config.stash[ROLE].selected(items, list(profiles.values()))
 
 
 # -- fixtures ------------------------------------------------------------------------------

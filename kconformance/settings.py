@@ -60,14 +60,15 @@ class Settings:
         return None
 
 
-# Options another Kubernetes pytest plugin may also register (pytest-kubernetes and
-# pytest-kind(-ng) register --kubeconfig and the like). Ours are namespaced (--kc-...); the plain
-# names are aliases, added only where no other plugin or conftest took them.
+# Options another pytest plugin may also register (pytest-kubernetes and pytest-kind(-ng)
+# register --kubeconfig and the like, pytest-profiling --profile). Ours are namespaced
+# (--kc-...); the plain names are aliases, added only where no other plugin or conftest took them.
 ALIASES = {
     "--k8s-version": "kc_k8s_version",
     "--kubeconfig": "kc_kubeconfig",
     "--kube-context": "kc_kube_context",
     "--kind-bin": "kc_kind_bin",
+    "--profile": "kc_profile",  # pytest-profiling's --profile is a flag
 }
 _CANONICAL = {alias: "--kc-" + alias[2:] for alias in ALIASES}
 
@@ -119,7 +120,7 @@ def add_options(parser: Any) -> None:
         help="keep the namespace of a failed test for inspection",
     )
     group.addoption(
-        "--profile",
+        "--kc-profile",
         dest="kc_profile",
         default=None,
         help="run every selected test on this profile (e.g. baseline, to see tests fail with "

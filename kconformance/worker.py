@@ -55,10 +55,11 @@ class WorkerPlugin:
         if self.run.wait_preflight_verdict() is None:
             self.run.pool.prefetch(profiles, self.run.worker_index)
 
-    def preflight(self, items: list[pytest.Item], profiles: list[Any]) -> None:
-        """Hand the controller what the tests need. Only the components are checked here (a
-        file lookup): a worker cannot stop the run from collection (xdist reports that as an
-        internal error), so a problem is handed over too, and the controller stops the run."""
+    def selected(self, items: list[pytest.Item], profiles: list[Any]) -> None:
+        """kconformance tests were selected: hand the controller what they need. Only the
+        components are checked here (a file lookup): a worker cannot stop the run from
+        collection (xdist reports that as an internal error), so a problem is handed over too,
+        and the controller stops the run."""
         error = None
         try:
             self.run.check_components(profiles)

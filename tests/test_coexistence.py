@@ -45,7 +45,9 @@ def test_clashing_plugin_keeps_its_names_and_ours_are_namespaced(pytester: pytes
     )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
-        ["kconformance: --k8s-version, --kubeconfig, --kind-bin belong to another plugin here;*"]
+        [
+            "kconformance: WARNING: --k8s-version, --kubeconfig, --kind-bin belong to another plugin here;*"
+        ]
     )
 
 
