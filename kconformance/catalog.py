@@ -464,6 +464,12 @@ def parse_catalog(data: Mapping[str, Any], source: str = "<catalog>") -> Catalog
     }
 
     for profile in profiles.values():
+        if profile.name.startswith("off-"):
+            raise CatalogError(
+                f"{source}: profile {profile.name}: names beginning with 'off-' are the "
+                "feature-off proof profiles kconformance derives (off-gates, off-<feature>); "
+                "rename it, e.g. to <name>-off"
+            )
         for component in profile.components:
             if component not in components:
                 raise CatalogError(

@@ -277,3 +277,9 @@ def test_apiserver_flags_name_the_gate_they_need(catalog):
     )
     with pytest.raises(CatalogError, match="apiserver flag x names unknown gate 'Nope'"):
         parse_catalog(_minimal(apiserver_flags={"x": {"requires_gate": "Nope"}}))
+
+
+def test_proof_profile_names_are_reserved():
+    data = _minimal(profiles={"baseline": {}, "off-gates": {}})
+    with pytest.raises(CatalogError, match="profile off-gates: names beginning with 'off-'"):
+        parse_catalog(data)
