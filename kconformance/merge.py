@@ -3,7 +3,8 @@ feature x release matrix, for the nightly job summary.
 
 Each shard's ``kconformance-report.json`` lists every catalog feature, "not run" where the shard
 did not cover it; merged, a cell is failed if any shard failed it, else passed if any passed,
-else skipped, with test counts, seconds, profiles and skip reasons added up.
+else skipped, with test counts, seconds, profiles, skip reasons and failed tests (id and first
+line of the failure) added up.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ def _merge_cell(into: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
     merged["seconds"] = round(float(into.get("seconds", 0)) + float(cell.get("seconds", 0)), 1)
     for key in ("reasons", "profiles"):
         merged[key] = sorted(set(into.get(key, [])) | set(cell.get(key, [])))
+    failures = {(f["test"], f["reason"]) for c in (into, cell) for f in c.get("failures", [])}
+    merged["failures"] = [{"test": t, "reason": r} for t, r in sorted(failures)]
     return merged
 
 
@@ -132,6 +135,7 @@ def markdown(merged: dict[str, Any]) -> str:
     ]
     totals = {verdict: 0 for verdict in _MARK}
     notes = []
+    failures = []
     for row in sorted(merged["features"], key=lambda r: (r["sig"], r["feature"])):
         cells = []
         for release in releases:
@@ -147,6 +151,10 @@ def markdown(merged: dict[str, Any]) -> str:
             cells.append(text)
             for reason in cell.get("reasons", []):
                 notes.append(f"- {row['feature']} on {release}: {reason}")
+            for failure in cell.get("failures", []):
+                failures.append(
+                    f"- {row['feature']} on {release}: `{failure['test']}`: {failure['reason']}"
+                )
         lines.append(
             f"| {row['feature']} | {row.get('reference', row['kep'])} | {row['sig']} | "
             + " | ".join(cells)
@@ -157,6 +165,8 @@ def markdown(merged: dict[str, Any]) -> str:
         f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped, "
         f"{totals['not run']} not run (feature x release cells, {len(merged['sources'])} reports)",
     ]
+    if failures:
+        lines += ["", "### Failures", ""] + sorted(set(failures))
     if notes:
         lines += ["", "### Skip reasons", ""] + sorted(set(notes))
     return "\n".join(lines) + "\n"

@@ -187,11 +187,12 @@ def _plan_items(config: pytest.Config, items: list[pytest.Item]) -> None:
             except KconformanceError as exc:
                 raise pytest.UsageError(f"{item.nodeid}: {exc}") from None
             _mark_sig(item, feature.sig)
-            item.user_properties += [
-                ("sig", feature.sig),
-                ("feature", feature.name),
-                ("kep", str(feature.kep)),
-            ]
+            item.user_properties += [("sig", feature.sig), ("feature", feature.name)]
+            # what tracks it upstream: a KEP, or for a deprecation or removal a pull request
+            if feature.kep is not None:
+                item.user_properties.append(("kep", str(feature.kep)))
+            elif feature.pr is not None:
+                item.user_properties.append(("pr", str(feature.pr)))
         if release is None:
             continue
         try:

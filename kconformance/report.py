@@ -214,6 +214,12 @@ def _cell(tests: list[TestResult]) -> dict[str, Any]:
         verdict = "passed"
     reasons = sorted({t.reason for t in tests if t.outcome == "skipped" and t.reason})
     return {
+        # every failed test of the cell, with its first line: what the cell's "failed" means
+        "failures": [
+            {"test": t.nodeid, "reason": t.reason or t.outcome}
+            for t in sorted(tests, key=lambda t: t.nodeid)
+            if t.outcome in ("failed", "error")
+        ],
         "verdict": verdict,
         "passed": sum(t.outcome == "passed" for t in tests),
         "failed": sum(t.outcome in ("failed", "error") for t in tests),
@@ -294,6 +300,11 @@ def _markdown(
             if "passed" in cell:
                 text += f" ({cell['passed']}/{cell['passed'] + cell['failed'] + cell['skipped']}, "
                 text += f"{cell['seconds']}s, {'/'.join(cell['profiles'])})"
+            for failure in cell.get("failures", []):
+                notes.append(
+                    f"- {row['feature']} on {release}: FAILED {failure['test']}: "
+                    f"{failure['reason']}"
+                )
             for reason in cell.get("reasons", []):
                 notes.append(f"- {row['feature']} on {release}: {reason}")
             for reason in cell["proof"].get("reasons", []):

@@ -96,3 +96,37 @@ def test_a_failure_in_any_shard_fails_the_cell_and_the_command(tmp_path, capsys)
 def test_no_reports_is_one_line(tmp_path, capsys):
     assert main(["merge-reports", str(tmp_path)]) == 2
     assert "no kconformance-report.json under" in capsys.readouterr().err
+
+
+def test_the_merged_summary_names_each_failed_test_and_its_first_line(tmp_path, capsys):
+    failed = {
+        "verdict": "failed",
+        "passed": 0,
+        "failed": 1,
+        "skipped": 0,
+        "reasons": [],
+        "profiles": ["gates"],
+        "seconds": 2.0,
+        "failures": [
+            {
+                "test": "suites/sig_node/test_sidecars.py::test_order[1.28]",
+                "reason": "AssertionError: sidecar stopped first",
+            }
+        ],
+    }
+    shard(tmp_path / "a", "1.28", {"SidecarContainers": passed(1, 1.0)})
+    shard(tmp_path / "b", "1.28", {"SidecarContainers": failed})
+    out_json = tmp_path / "merged.json"
+    assert (
+        main(["merge-reports", str(tmp_path / "a"), str(tmp_path / "b"), "--json", str(out_json)])
+        == 1
+    )
+    text = capsys.readouterr().out
+    assert (
+        "### Failures\n\n- SidecarContainers on 1.28: "
+        "`suites/sig_node/test_sidecars.py::test_order[1.28]`: AssertionError: sidecar stopped "
+        "first\n"
+    ) in text
+    merged = json.loads(out_json.read_text())
+    cell = next(r for r in merged["features"] if r["feature"] == "SidecarContainers")
+    assert cell["releases"]["1.28"]["failures"] == failed["failures"]

@@ -73,3 +73,51 @@ def test_a_failed_test_carries_its_failure_line_and_its_wait_for_the_cluster():
     result = collector.results["t::x"]
     assert result.reason == "AssertionError: status.terminating never 1"
     assert result.cluster_wait == 12.5
+
+
+def test_a_failed_cell_names_each_failed_test_and_its_first_line(tmp_path):
+    report = _report("suites/t.py::test_x[1.28]", "failed", "JobBackoffLimitPerIndex")
+    report.longrepr = SimpleNamespace(
+        reprcrash=SimpleNamespace(message="AssertionError: status.terminating never 1\nassert 0")
+    )
+    collector = ReportCollector(default_catalog())
+    collector.add(_report("suites/t.py::test_y[1.28]", "passed", "JobBackoffLimitPerIndex"))
+    collector.add(report)
+    row = next(r for r in collector.rows(["1.28"]) if r["feature"] == "JobBackoffLimitPerIndex")
+    assert row["releases"]["1.28"]["failures"] == [
+        {
+            "test": "suites/t.py::test_x[1.28]",
+            "reason": "AssertionError: status.terminating never 1",
+        }
+    ]
+    collector.write(tmp_path, ["1.28"])
+    assert (
+        "- JobBackoffLimitPerIndex on 1.28: FAILED suites/t.py::test_x[1.28]: "
+        "AssertionError: status.terminating never 1"
+    ) in (tmp_path / "kconformance-report.md").read_text()
+
+
+JUNIT_SUITE = """
+import pytest
+
+@pytest.mark.feature("JobBackoffLimitPerIndex")
+def test_with_a_kep():
+    pass
+
+@pytest.mark.feature("NetworkPolicyStatusRemoved")
+def test_tracked_by_a_pull_request():
+    pass
+"""
+
+
+def test_junit_has_a_kep_property_only_where_there_is_a_kep(pytester: pytest.Pytester):
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(test_suite=JUNIT_SUITE)
+    result = pytester.runpytest_inprocess(
+        "--k8s-version", "1.28", "-p", "no:cacheprovider", "--junitxml", "junit.xml", "--no-report"
+    )
+    result.assert_outcomes(passed=2)
+    xml = (pytester.path / "junit.xml").read_text()
+    assert '<property name="kep" value="3850"' in xml
+    assert 'value="None"' not in xml
+    assert '<property name="pr" value="115843"' in xml
