@@ -155,12 +155,25 @@ def test_counted_failures_use_up_the_backoff_limit(kube: Kube, exit_code: int) -
     assert job["status"]["failed"] == 2
 
 
-def _start(kube: Kube, policy: str) -> tuple[str, str]:
+# How long a deleted replacement-policy pod stays terminating (it traps SIGTERM, so the kubelet
+# kills it only when the grace period ends). Failed: the window in which the Job must report the
+# terminating pod and must not replace it - three times the job controller's 10 s failure back-off.
+# TerminatingOrFailed: the replacement comes after that back-off (more under load) and must find
+# the old pod still terminating; the test force-deletes the old pod once it is done.
+FAILED_GRACE = 30
+TERMINATING_GRACE = 300
+
+
+def _start(kube: Kube, policy: str, grace: int) -> tuple[str, str]:
     name = f"replace-{policy.lower()}"
-    kube.apply("sig_apps/job-pod-replacement-policy.yaml", name=name, policy=policy, grace=15)
+    kube.apply("sig_apps/job-pod-replacement-policy.yaml", name=name, policy=policy, grace=grace)
     first = only_pod_running(kube, name)
     kube.delete("Pod", first)
     return name, first
+
+
+def _status(job: dict | None) -> dict:
+    return (job or {}).get("status") or {}
 
 
 @pytest.mark.feature("JobPodReplacementPolicy")
@@ -171,12 +184,18 @@ def test_replacement_policy_failed_waits_for_termination(kube: Kube) -> None:
     Where the article differs: it names the default "FailedOrTerminating"; the API's enum is
     TerminatingOrFailed (batch/v1 PodReplacementPolicy).
     """
-    name, first = _start(kube, "Failed")
+    name, first = _start(kube, "Failed", FAILED_GRACE)
     job = kube.wait_for(
         "Job",
-        lambda j: j and j["status"].get("terminating") == 1,
+        lambda j: _status(j).get("terminating") == 1,
         name=name,
-        timeout=30,
+        fail=lambda j: (
+            "the old pod is gone (status.failed set, status.terminating 0) and "
+            "status.terminating was never 1"
+            if _status(j).get("failed") and not _status(j).get("terminating")
+            else None
+        ),
+        timeout=FAILED_GRACE + 30,
         description="status.terminating to be 1",
     )
     assert not job["status"].get("active")
@@ -195,14 +214,15 @@ def test_replacement_policy_failed_waits_for_termination(kube: Kube) -> None:
         ),
         label_selector=f"job-name={name}",
         fail=early_replacement,
-        timeout=60,
+        timeout=FAILED_GRACE + 120,
         description="the old pod to go and a replacement to appear",
     )
     job = kube.wait_for(
         "Job",
-        lambda j: j and j["status"].get("active") == 1 and not j["status"].get("terminating"),
+        lambda j: _status(j).get("active") == 1 and not _status(j).get("terminating"),
         name=name,
-        timeout=30,
+        timeout=60,
+        description="status.active 1 (the replacement) and status.terminating 0",
     )
     assert job["status"].get("failed") == 1
 
@@ -211,32 +231,41 @@ def test_replacement_policy_failed_waits_for_termination(kube: Kube) -> None:
 def test_replacement_policy_terminating_or_failed_replaces_at_once(kube: Kube) -> None:
     """With TerminatingOrFailed (the default), the replacement is created while the deleted pod
     is still terminating - as before the feature - and, new with it, the Job reports the
-    terminating pod in status.terminating next to the active replacement."""
-    name, first = _start(kube, "TerminatingOrFailed")
-    pods = kube.wait_for(
-        "Pod",
-        lambda ps: len(ps) == 2 and any(p["metadata"]["name"] == first for p in ps),
-        label_selector=f"job-name={name}",
-        timeout=30,
-        description="a replacement next to the terminating pod",
+    terminating pod in status.terminating next to the active replacement; the deleted pod
+    counts as failed at once (status.failed 1)."""
+    name, first = _start(kube, "TerminatingOrFailed", TERMINATING_GRACE)
+    kube.defer(
+        lambda: kube.delete("Pod", first, grace_period_seconds=0),
+        f"force-delete the terminating pod {first}",
     )
-    old = next(p for p in pods if p["metadata"]["name"] == first)
-    assert old["metadata"].get("deletionTimestamp"), "the old pod should still be terminating"
-    # one status update may count the terminating pod before the next counts the replacement
-    kube.wait_for(
+    # The replacement comes after the failure back-off; one status update may count the
+    # terminating pod before a later one counts the replacement. The old pod keeps
+    # terminating for TERMINATING_GRACE seconds: terminating 0 after failed 1 means it is
+    # gone, and then terminating 1 next to active 1 can no longer be reported.
+    job = kube.wait_for(
         "Job",
         lambda j: (
-            bool(j) and j["status"].get("terminating") == 1 and j["status"].get("active") == 1
+            _status(j).get("terminating") == 1
+            and _status(j).get("active") == 1
+            and _status(j).get("failed") == 1
         ),
         name=name,
         fail=lambda j: (
-            "the old pod is gone and status.terminating was never 1 next to active 1"
-            if j and first not in {p["metadata"]["name"] for p in job_pods(kube, name)}
+            "the old pod is gone (status.failed set, status.terminating 0) and "
+            "status.terminating was never 1 next to active 1"
+            if _status(j).get("failed") and not _status(j).get("terminating")
             else None
         ),
-        timeout=30,
-        description="status.terminating to count the old pod next to the active replacement",
+        timeout=120,
+        description="status terminating 1 (the old pod), active 1 (its replacement), failed 1",
     )
+    assert_matches(job["status"], {"terminating": 1, "active": 1, "failed": 1})
+    pods = {p["metadata"]["name"]: p for p in job_pods(kube, name)}
+    assert first in pods, f"the old pod {first} is gone although its grace period is not over"
+    assert pods[first]["metadata"].get("deletionTimestamp"), "the old pod should be terminating"
+    replacements = [p for n, p in pods.items() if n != first]
+    assert len(replacements) == 1, sorted(pods)
+    assert not replacements[0]["metadata"].get("deletionTimestamp")
 
 
 @pytest.mark.feature("PodIndexLabel")
