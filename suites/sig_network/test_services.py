@@ -8,6 +8,10 @@ import pytest
 from kconformance.testing import Kube, has_condition
 from suites.sig_network.nodeports import parse_range, static_band_size
 
+# How long the terminating backend keeps serving (agnhost --delay-shutdown): the whole window in
+# which the slice must show it terminating and the client must reach it.
+SERVING_AFTER_DELETE = 600
+
 
 def _node_port(kube: Kube, name: str, port: int | None = None) -> int:
     (svc,) = kube.apply(
@@ -40,13 +44,18 @@ def test_dynamic_node_ports_avoid_the_static_band_until_it_is_all_that_is_left(
     assert low <= fallback < band_end and fallback != 30005
 
 
-def _proxy_health(kube: Kube, name: str, expect_healthz: int) -> dict[str, str]:
-    kube.apply("sig_network/kube-proxy-health.yaml", name=name, expect_healthz=expect_healthz)
+def _proxy_health(kube: Kube, name: str, node: str, expect_healthz: int) -> dict[str, str]:
+    """Ask kube-proxy's health server on ``node`` (the probe pod runs there, on the host
+    network) until /healthz answers ``expect_healthz`` (at most a minute), then /livez."""
+    kube.apply(
+        "sig_network/kube-proxy-health.yaml", name=name, node=node, expect_healthz=expect_healthz
+    )
     kube.wait_for(
         "Pod",
         lambda p: bool(p) and p["status"].get("phase") in ("Succeeded", "Failed"),
         name=name,
-        timeout=90,
+        timeout=180,
+        description=f"the health probe {name} on {node} to finish",
     )
     out = kube.cluster.core.read_namespaced_pod_log(name, kube.namespace)
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
@@ -60,16 +69,17 @@ def test_kube_proxy_healthz_fails_while_the_node_is_drained_and_livez_does_not(k
 
     Observed: 1.28 serves /livez with the gate off too; what the gate changes is /healthz.
     The taint is PreferNoSchedule (kube-proxy looks at the key only), so tests running beside
-    this one can still schedule, and it is removed afterwards.
+    this one can still schedule, and it is removed afterwards. The probes run on the tainted
+    node itself (nodeName), whatever the scheduler would prefer.
     """
-    before = _proxy_health(kube, "health-before", 200)
+    node = kube.cluster.core.list_node().items[0].metadata.name
+    before = _proxy_health(kube, "health-before", node, 200)
     assert before["healthz"].startswith("200") and before["livez"].startswith("200"), before
     assert "lastUpdated" in before["livez"]
 
-    node = kube.cluster.core.list_node().items[0].metadata.name
     taint = {"key": "ToBeDeletedByClusterAutoscaler", "value": "1", "effect": "PreferNoSchedule"}
     kube.add_node_taint(node, taint)  # removed after the test, whatever its outcome
-    draining = _proxy_health(kube, "health-draining", 503)
+    draining = _proxy_health(kube, "health-draining", node, 503)
     assert draining["healthz"].startswith("503"), draining
     assert draining["livez"].startswith("200"), draining
 
@@ -80,11 +90,28 @@ def test_terminating_but_serving_endpoint_still_gets_traffic(kube: Kube) -> None
     traffic to it. Its EndpointSlice entry shows ready: false, serving: true, terminating: true.
 
     The pod's readiness must keep passing while it terminates: "serving" is the readiness of a
-    terminating pod, and "ready" is false for every terminating endpoint.
+    terminating pod, and "ready" is false for every terminating endpoint. The backend serves for
+    SERVING_AFTER_DELETE seconds after its deletion (terminating-endpoint.yaml), far longer than
+    the slice update and the client need, and the client's answer counts only if the backend is
+    still terminating once the client has finished.
     """
-    kube.apply("sig_network/terminating-endpoint.yaml")
-    kube.wait_for("Pod", lambda p: has_condition(p, "Ready"), name="backend", timeout=90)
+    kube.apply(
+        "sig_network/terminating-endpoint.yaml",
+        serving=SERVING_AFTER_DELETE,
+        grace=SERVING_AFTER_DELETE + 30,
+    )
+    kube.wait_for(
+        "Pod",
+        lambda p: has_condition(p, "Ready"),
+        name="backend",
+        timeout=120,
+        description="the backend pod to be Ready",
+    )
     kube.delete("Pod", "backend")
+    kube.defer(
+        lambda: kube.delete("Pod", "backend", grace_period_seconds=0),
+        "force-delete the terminating backend",
+    )
     slices = kube.wait_for(
         "EndpointSlice",
         lambda items: any(
@@ -93,7 +120,8 @@ def test_terminating_but_serving_endpoint_still_gets_traffic(kube: Kube) -> None
             for e in s.get("endpoints") or []
         ),
         label_selector="kubernetes.io/service-name=backend",
-        timeout=30,
+        timeout=120,
+        description="the backend's EndpointSlice entry to be terminating",
     )
     (endpoint,) = [e for s in slices for e in s.get("endpoints") or []]
     assert endpoint["conditions"] == {"ready": False, "serving": True, "terminating": True}
@@ -101,13 +129,16 @@ def test_terminating_but_serving_endpoint_still_gets_traffic(kube: Kube) -> None
     kube.apply("sig_network/client.yaml", name="client", url="http://backend/hostname")
     client = kube.wait_for(
         "Pod",
-        lambda p: p and p["status"].get("phase") in ("Succeeded", "Failed"),
+        lambda p: bool(p) and p["status"].get("phase") in ("Succeeded", "Failed"),
         name="client",
-        timeout=60,
+        timeout=240,
+        description="the client pod to finish asking the Service",
     )
     out = kube.cluster.core.read_namespaced_pod_log("client", kube.namespace)
     assert client["status"]["phase"] == "Succeeded", out
     assert "answer=backend" in out
-    assert kube.get("Pod", "backend")["metadata"].get("deletionTimestamp"), (
-        "backend finished terminating too early"
+    backend = kube.get("Pod", "backend")
+    assert backend and backend["metadata"].get("deletionTimestamp"), (
+        f"the backend finished terminating before the client was done (it serves "
+        f"{SERVING_AFTER_DELETE} s after its deletion), so its answer proves nothing"
     )
