@@ -24,13 +24,28 @@ def test_scheduler_goroutines_replaces_scheduler_scheduler_goroutines(kube: Kube
     scheduler_goroutines{operation} ("Number of running goroutines split by the work they do
     such as binding.", [ALPHA] through 1.35 and [BETA] in 1.36 - pkg/scheduler/metrics/metrics.go
     of each release) with a binding series once it has bound a pod, and no
-    scheduler_scheduler_goroutines at all."""
+    scheduler_scheduler_goroutines at all.
+
+    The test has the scheduler bind a pod of its own first (the series is created when a binding
+    starts, before the pod's nodeName is written), then reads /metrics until the binding series
+    is there - the metrics-reader token is refused until its new RBAC binding reaches the
+    scheduler's authorizer. scheduler_scheduler_goroutines once served, or a wrong HELP text,
+    cannot go away: either ends the wait at once."""
     level = "BETA" if release_key(kube.release) >= (1, 36) else "ALPHA"
+    help_text = f"[{level}] Number of running goroutines split by the work they do such as binding."
     kube.apply("sig_scheduling/metrics-reader.yaml")
+    kube.apply("sig_scheduling/bound-pod.yaml")
     token = kube.cluster.core.create_namespaced_service_account_token(
         "metrics-reader", kube.namespace, {"spec": {"expirationSeconds": 600}}
     ).status.token
     node = control_plane(kube)
+    kube.wait_for(
+        "Pod",
+        lambda p: bool(p) and bool(p["spec"].get("nodeName")),
+        name="bound",
+        timeout=120,
+        description="kube-scheduler to bind the pod bound",
+    )
 
     def read():
         return parse_exposition(
@@ -44,15 +59,18 @@ def test_scheduler_goroutines_replaces_scheduler_scheduler_goroutines(kube: Kube
             )
         )
 
-    # RBAC for a new binding reaches the scheduler's authorizer within seconds.
+    def binding_series(metrics) -> bool:
+        assert "scheduler_scheduler_goroutines" not in metrics.names()
+        served = metrics.help("scheduler_goroutines")
+        assert served in (None, help_text), served
+        return bool(metrics.values("scheduler_goroutines", operation="binding"))
+
     metrics = wait_until(
         read,
-        lambda m: m.help("scheduler_goroutines") is not None,
+        binding_series,
         timeout=60,
-        description="kube-scheduler /metrics to expose scheduler_goroutines",
+        description="kube-scheduler /metrics to serve scheduler_goroutines{operation=binding}",
     )
-    assert metrics.help("scheduler_goroutines") == (
-        f"[{level}] Number of running goroutines split by the work they do such as binding."
-    )
+    assert metrics.help("scheduler_goroutines") == help_text
     assert metrics.values("scheduler_goroutines", operation="binding"), "no binding series"
     assert "scheduler_scheduler_goroutines" not in metrics.names()
