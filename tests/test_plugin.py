@@ -158,11 +158,9 @@ def test_unknown_feature_marker_fails_collection_in_one_line(project):
 
 
 def test_removed_gate_is_refused_before_any_container(project):
-    started = time.monotonic()
-    result = project.runpytest_subprocess(  # the time includes interpreter start-up
+    result = project.runpytest_subprocess(
         *BASE, "--feature-gates", "UserNamespacesStatelessPodsSupport=true"
     )
-    assert time.monotonic() - started < 10  # interpreter and client import included
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         [
