@@ -5,13 +5,23 @@ are only reachable from the node. A kind node is a Docker container named after 
 test copies a program in with `docker cp` and runs it with `docker exec`. The programs are built
 per release by `hack/build-test-drivers.sh RELEASE`; a test whose program is missing skips,
 naming that script, so a run without it stays green and says what it did not show.
+
+Tests on one cluster run at the same time (pytest-xdist workers share the profile's cluster), so
+whatever they put on a node must not collide: programs go to a path named after their content
+(:func:`copy_into_node`), and a node-wide resource that two tests cannot use at once is taken
+with :func:`node_lock`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import secrets
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +31,7 @@ import pytest
 from kconformance.artifacts import cache_dir
 from kconformance.errors import CommandError
 from kconformance.process import run
+from kconformance.registry import file_lock
 from kconformance.testing import Kube
 
 BUILD_SCRIPT = "hack/build-test-drivers.sh"
@@ -60,8 +71,37 @@ def kind_node(name: str) -> str:
     return name
 
 
-def copy_into_node(node: str, source: Path, dest: str) -> None:
-    run(["docker", "cp", str(source), f"{node}:{dest}"], timeout=60)
+def copy_into_node(node: str, source: Path, name: str) -> str:
+    """Put the program ``source`` into ``node`` and return its path there.
+
+    The path is named after the content, ``/usr/local/bin/kc-<name>-<sha256 prefix>``, and a
+    program already there is left alone. Concurrent tests used to `docker cp` onto one fixed
+    path, rewriting the binary under another test's exec ("text file busy", or "no such file"
+    while it was half written). The copy goes to a name of this call's own and is renamed into
+    place - a rename within one filesystem is atomic - so an exec sees the whole program or none,
+    and a path that exists is never written again.
+    """
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    dest = f"/usr/local/bin/kc-{name}-{digest}"
+    if node_exec(node, "test", "-x", dest, check=False).returncode == 0:
+        return dest
+    partial = f"/usr/local/bin/.kc-{name}-{digest}.{secrets.token_hex(4)}"
+    run(["docker", "cp", str(source), f"{node}:{partial}"], timeout=60)
+    node_exec(node, "mv", "-f", partial, dest)
+    return dest
+
+
+@contextmanager
+def node_lock(kube: Kube, node: str, what: str) -> Iterator[None]:
+    """Hold ``what`` on ``node`` for one test at a time among the run's workers (one host).
+
+    An exclusive flock on a file named after the cluster, the node and ``what``: released by the
+    kernel if the worker dies, so a crashed test never blocks the others. Whoever holds it must
+    bound its own waits (they all time out), so a waiting test is blocked no longer than that.
+    """
+    key = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{kube.cluster.name}.{node}.{what}")
+    with file_lock(Path(tempfile.gettempdir()) / "kconformance-node-locks" / f"{key}.lock"):
+        yield
 
 
 def node_exec(

@@ -54,7 +54,6 @@ UNSCHEDULABLE = {
     "resource.k8s.io/v1alpha2": "waiting for resource driver to allocate resource",
     "resource.k8s.io/v1": "cannot allocate all claims",
 }
-DRIVER_IN_NODE = "/usr/local/bin/kc-dra-test-driver"
 ADMIN_KUBECONFIG = "/etc/kubernetes/admin.conf"  # kubeadm's, in the control-plane node
 
 
@@ -165,9 +164,9 @@ def dra_driver(kube: Kube) -> Iterator[Driver]:
     api = _api(kube)
     program = built_program(kube.cluster.release, "dra_test_driver", "dra")
     node = kind_node(a_node(kube))
-    copy_into_node(node, Path(program["path"]), DRIVER_IN_NODE)
+    driver_in_node = copy_into_node(node, Path(program["path"]), "dra-test-driver")
     name = _driver_name(kube, "test")
-    shared = [DRIVER_IN_NODE, "--kubeconfig", ADMIN_KUBECONFIG, "--drivername", name]
+    shared = [driver_in_node, "--kubeconfig", ADMIN_KUBECONFIG, "--drivername", name]
     processes = []
     if api == "resource.k8s.io/v1alpha2":
         processes.append(
@@ -216,7 +215,12 @@ def test_driver_allocates_the_claim_and_the_pod_runs(kube: Kube, dra_driver: Dri
         )
     except AssertionError as exc:
         raise AssertionError(f"{exc}\ndriver logs:\n{dra_driver.logs()}") from None
-    claim_name = _claim_statuses(pod)[0]["resourceClaimName"]
+    # the scheduler places a pod with claims only once its claim is named in its status: a
+    # running pod without one had its claims dropped (the API server does so with the gate off)
+    statuses = _claim_statuses(pod)
+    declared = pod["spec"].get("resourceClaims")
+    assert statuses, f"pod runs without any resource claim: spec.resourceClaims={declared}"
+    claim_name = statuses[0]["resourceClaimName"]
     claim = kube.get("ResourceClaim", claim_name, api_version=api)
     assert claim
     status = claim["status"]

@@ -4,7 +4,8 @@ Monitoring agents and device plugins read, on the node, which pods and container
 devices, CPUs and memory from `/var/lib/kubelet/pod-resources/kubelet.sock`. These tests talk to
 that socket for real: a small static client (hack/go/podresources-client, built against the
 release's own k8s.io/kubelet by `hack/build-test-drivers.sh RELEASE podresources`) is copied into
-the kind node and prints each answer as JSON.
+the kind node (under a path named after its content, see nodes.copy_into_node: these tests run
+at once on one node) and prints each answer as JSON.
 """
 
 from __future__ import annotations
@@ -22,22 +23,21 @@ from kconformance.testing import Kube
 from suites.sig_node.nodes import built_program, copy_into_node, kind_node, node_exec
 from suites.sig_node.pods import kubelet_config, running
 
-CLIENT_IN_NODE = "/usr/local/bin/kc-podresources-client"
-
 
 @dataclass(frozen=True)
 class PodResources:
     """The PodResources API of one node, called through the client copied into it."""
 
     node: str
+    client: str  # the client's path in the node
 
     def __call__(self, *args: str) -> dict[str, Any]:
         """One call (``list``, ``allocatable``, ``get NS NAME``): the answer, or ``{"error": ...}``
         when the kubelet answered with a gRPC error (the client's exit status 3)."""
-        proc = node_exec(self.node, CLIENT_IN_NODE, *args, check=False)
+        proc = node_exec(self.node, self.client, *args, check=False)
         if proc.returncode not in (0, 3):
             raise CommandError(
-                ["docker", "exec", self.node, CLIENT_IN_NODE, *args], proc.returncode, proc.stdout
+                ["docker", "exec", self.node, self.client, *args], proc.returncode, proc.stdout
             )
         return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
@@ -51,8 +51,7 @@ def pod_resources(kube: Kube) -> PodResources:
         "Pod", lambda p: running(p, "first", "second"), name="podresources", timeout=120
     )
     node = kind_node(pod["spec"]["nodeName"])
-    copy_into_node(node, Path(client["path"]), CLIENT_IN_NODE)
-    return PodResources(node)
+    return PodResources(node, copy_into_node(node, Path(client["path"]), "podresources-client"))
 
 
 def _containers(entry: dict[str, Any]) -> list[str]:
