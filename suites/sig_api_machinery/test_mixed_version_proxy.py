@@ -13,6 +13,7 @@ import json
 
 import pytest
 
+from kconformance.errors import CommandError
 from kconformance.metrics import wait_until
 from kconformance.testing import Kube, wait_for
 from suites.sig_api_machinery.peers import (
@@ -56,7 +57,10 @@ def test_request_to_an_apiserver_without_the_group_is_served_by_its_peer(
     assert len({lease["spec"]["holderIdentity"] for lease in leases}) == 2
     kube.apply("sig_api_machinery/suspended-job.yaml")
     before = rerouted_total(kube, peer)
-    listing = json.loads(peer_get(kube, peer, _jobs_path(kube)))
+    try:
+        listing = json.loads(peer_get(kube, peer, _jobs_path(kube)))
+    except CommandError as refused:  # what a peer that does not proxy answers (404)
+        raise AssertionError(f"the worker's apiserver did not serve Jobs: {refused}") from None
     assert listing["kind"] == "JobList"
     assert [j["metadata"]["name"] for j in listing["items"]] == [JOB]
     # the peer counts a proxied request once its handler returns, which can be just after the
