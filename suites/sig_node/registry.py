@@ -91,9 +91,17 @@ class ImageContent:
         return _digest(self.manifest)
 
 
-def image_content(image: str) -> ImageContent:
+def image_content(image: str, label: str) -> ImageContent:
     """An OCI manifest plus blobs for a local Docker image (``docker save``'s layer tars are
-    uncompressed, which the OCI layer media type allows and containerd accepts)."""
+    uncompressed, which the OCI layer media type allows and containerd accepts), as an image of
+    its own: the config gets the label ``kconformance.io/served-as=<label>``, so the image ID
+    (the config's digest) differs from the local image's while the layers stay shared.
+
+    An image pulled under the local image's ID broke that image on the node: the 1.36 kubelet
+    (KubeletEnsureSecretPulledImages) writes an ImagePulledRecord per image ID listing the names
+    it was pulled as; once busybox's ID had one (for the test's names only), busybox was no
+    longer a preloaded image and every busybox pod had to pull it to verify access - from a
+    registry this machine cannot reach (ErrImagePull on every later busybox pod of the node)."""
     saved = subprocess.run(["docker", "save", image], capture_output=True, timeout=120)
     if saved.returncode != 0:
         raise CommandError(["docker", "save", image], saved.returncode, saved.stderr.decode())
@@ -106,8 +114,11 @@ def image_content(image: str) -> ImageContent:
             return member.read()
 
         entry = json.loads(read("manifest.json"))[0]
-        config = read(entry["Config"])
+        config_doc = json.loads(read(entry["Config"]))
         layers = [read(name) for name in entry["Layers"]]
+    inner = config_doc.setdefault("config", {})
+    inner["Labels"] = {**(inner.get("Labels") or {}), "kconformance.io/served-as": label}
+    config = json.dumps(config_doc).encode()
     blobs = {_digest(b): b for b in [config, *layers]}
     manifest = {
         "schemaVersion": 2,

@@ -145,7 +145,8 @@ def test_two_images_are_pulled_at_the_same_time(
     --profile baseline) the second resolution cannot arrive while the first is held: the first
     is released by the cap and the test fails, about 20 s in, naming both spans."""
     registry, node = slow_registry
-    content = image_content(kube.image("busybox"))
+    # busybox's layers under an image ID of the test's own (see image_content)
+    content = image_content(kube.image("busybox"), label=kube.namespace)
     names = ("pull-a", "pull-b")
     repositories = {n: f"kconformance/{n}" for n in names}
     refs = {n: f"{registry.add(repositories[n], content)}:{kube.namespace}" for n in names}
@@ -177,9 +178,8 @@ def test_two_images_are_pulled_at_the_same_time(
         # parallel: a free slot for each pull, no wait; serialized, the second would wait out
         # the first's hold, which is the whole cap when the second never arrives
         assert including_waiting - pull < HOLD_CAP / 2, (name, pull, including_waiting)
-    # The test's tags stay until the cluster goes. They share their content with the node's
-    # busybox: `crictl rmi` of them removed busybox too, and on 1.36 busybox was also gone after
-    # `ctr images rm` of them (cause not pinned down), breaking every later busybox pod.
+    # The test's images stay until the cluster goes; their ID is their own (image_content), so
+    # neither they nor the kubelet's pull records of them touch the node's busybox.
 
 
 @pytest.mark.feature("NodeSwap")
