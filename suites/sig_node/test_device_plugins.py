@@ -13,22 +13,33 @@ classic device spec) plus the CDI name `example.com/resource=CDI-Dev-N`. 1.28's 
 plugin predates CDI_ENABLED, so every release runs the copy of v1.36 (the device plugin API
 v1beta1 is the same); it is built and made an image by `hack/build-test-drivers.sh RELEASE
 device-plugin` and imported into the node.
+
+One plugin per node at a time: the plugin's resource name, its CDI spec path and its device ids
+are constants of its source (resourceName, cdiPath), so two copies register the same
+`example.com/resource` - the kubelet keeps one endpoint per resource name, and when one copy
+exits it marks the resource unhealthy under the other (allocatable 0) and the copy's exit
+deletes the CDI spec the other's devices need. The tests of this file run at once on one
+cluster (1.36: both on the gates profile), so each takes the node's device-plugin lock
+(nodes.node_lock) for its whole life: it waits until the previous plugin's resource is no
+longer allocatable, runs its plugin and pod, and removes both before letting go.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from kconformance.testing import Kube, has_condition
-from suites.sig_node.nodes import built_program, kind_node, load_image, node_exec
-from suites.sig_node.pods import a_node
+from suites.sig_node.nodes import built_program, kind_node, load_image, node_exec, node_lock
+from suites.sig_node.pods import a_node, log_lines
 
 RESOURCE = "example.com/resource"
+REPORT_END = "report-end"  # the device pod's last log line before it turns Ready
 
 
 @dataclass(frozen=True)
@@ -53,13 +64,32 @@ def _allocatable(node: dict[str, Any] | None) -> int:
 
 
 @pytest.fixture
-def device_pod(kube: Kube) -> DevicePod:
+def device_pod(kube: Kube) -> Iterator[DevicePod]:
     """Deploy the sample device plugin, wait for the node to advertise its two devices, and run
-    a pod that asks for one."""
+    a pod that asks for one - holding the node's device-plugin lock from before the plugin
+    starts until it and the pod are gone (see the module docstring)."""
     plugin = built_program(kube.cluster.release, "sample_device_plugin", "device-plugin")
     node = kind_node(a_node(kube))
-    load_image(node, plugin["image"])
-    kube.apply("sig_node/sample-device-plugin.yaml", plugin_image=plugin["image"])
+    with node_lock(kube, node, "sample-device-plugin"):
+        # The previous holder's plugin is gone, but the kubelet reports its devices unhealthy
+        # (allocatable 0) only in its next node status update: until then a count of 2 is the
+        # old plugin's, not this one's.
+        kube.wait_for(
+            "Node",
+            lambda n: _allocatable(n) == 0,
+            name=node,
+            timeout=120,
+            description=f"node {node} to advertise no allocatable {RESOURCE} before the plugin",
+        )
+        load_image(node, plugin["image"])
+        kube.apply("sig_node/sample-device-plugin.yaml", plugin_image=plugin["image"])
+        try:
+            yield _run_device_pod(kube, node)
+        finally:
+            _remove_plugin_and_pod(kube)
+
+
+def _run_device_pod(kube: Kube, node: str) -> DevicePod:
     advertised = kube.wait_for(
         "Node",
         lambda n: _allocatable(n) == 2,
@@ -80,10 +110,30 @@ def device_pod(kube: Kube) -> DevicePod:
             else None
         ),
     )
-    report = kube.cluster.core.read_namespaced_pod_log("device-user", kube.namespace)
+    # Ready says the container wrote its report to stdout; the runtime copies stdout into the
+    # log file on its own schedule, so the log is followed until the report's last line
+    lines = log_lines(kube, "device-user", "main", until=lambda lines: REPORT_END in lines)
+    assert REPORT_END in lines, lines
+    report = "".join(f"{line}\n" for line in lines)
     container_id = pod["status"]["containerStatuses"][0]["containerID"].split("://", 1)[1]
     inspect = json.loads(node_exec(node, "crictl", "inspect", container_id).stdout)
     return DevicePod(pod, node, report, inspect["info"]["config"])
+
+
+def _remove_plugin_and_pod(kube: Kube) -> None:
+    """Delete the device pod and the plugin's DaemonSet, and wait until their pods are gone (a
+    pod is deleted only once the kubelet has stopped its containers: the plugin has exited)."""
+    kube.delete("Pod", "device-user")
+    kube.delete("DaemonSet", "sample-device-plugin")
+    kube.wait_deleted("Pod", "device-user", timeout=90)
+    kube.wait_for(
+        "Pod",
+        lambda pods: not pods,
+        label_selector="app=sample-device-plugin",
+        timeout=90,
+        fail=None,
+        description="the sample device plugin's pods to be deleted",
+    )
 
 
 def _cdi_names(config: dict[str, Any]) -> set[str]:
