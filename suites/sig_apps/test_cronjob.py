@@ -34,7 +34,9 @@ def test_job_carries_the_scheduled_time_in_the_cronjobs_zone(kube: Kube) -> None
     suffixes = {"every-minute": "Z", "every-minute-kolkata": "+05:30"}
     for job in jobs:
         owner = job["metadata"]["ownerReferences"][0]["name"]
-        stamp = job["metadata"]["annotations"][ANNOTATION]
+        annotations = job["metadata"].get("annotations") or {}
+        assert ANNOTATION in annotations, f"Job {job['metadata']['name']} has no {ANNOTATION}"
+        stamp = annotations[ANNOTATION]
         minutes = int(job["metadata"]["name"].rsplit("-", 1)[1])
         expected = datetime.fromtimestamp(minutes * 60, tz=zones[owner])
         assert stamp.endswith(suffixes[owner]), stamp

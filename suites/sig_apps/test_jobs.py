@@ -87,7 +87,10 @@ def test_article_example_fails_with_failed_indexes(kube: Kube) -> None:
     assert per_index == {i: (2 if i < 5 else 1) for i in range(10)}
 
 
-@pytest.mark.feature("JobBackoffLimitPerIndex")
+@pytest.mark.feature(
+    "JobBackoffLimitPerIndex",
+    unprovable="the refusal is kube-apiserver validation; the proof keeps the gate on there",
+)
 def test_backoff_limit_per_index_requires_indexed_completion(kube: Kube) -> None:
     """backoffLimitPerIndex is "only for Indexed Jobs": the API refuses it on a NonIndexed Job
     with a field error on spec.backoffLimitPerIndex."""
@@ -137,7 +140,10 @@ def test_ignore_rule_does_not_count_an_evicted_pod(kube: Kube) -> None:
     assert not has_condition(job, "Failed")
 
 
-@pytest.mark.feature("JobPodFailurePolicy")
+@pytest.mark.feature(
+    "JobPodFailurePolicy",
+    unprovable="counted failures use up backoffLimit with or without the feature",
+)
 @pytest.mark.parametrize("exit_code", [3, 5], ids=["count-rule", "no-rule-matches"])
 def test_counted_failures_use_up_the_backoff_limit(kube: Kube, exit_code: int) -> None:
     """A Count rule (exit code 3), like an exit code no rule matches (5), counts toward

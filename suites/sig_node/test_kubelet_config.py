@@ -182,6 +182,7 @@ def test_two_images_are_pulled_at_the_same_time(
     # neither they nor the kubelet's pull records of them touch the node's busybox.
 
 
+@pytest.mark.readback
 @pytest.mark.feature("NodeSwap")
 def test_kubelet_runs_with_limited_swap(kube: Kube) -> None:
     """NodeSwap with failSwapOn: false and memorySwap.swapBehavior: LimitedSwap: the kubelet
@@ -215,6 +216,7 @@ def test_limited_swap_gives_burstable_pods_swap(kube: Kube) -> None:
 
 
 @pytest.mark.kind_nodes
+@pytest.mark.readback  # on cgroup v1 LimitedSwap means no swap: the same as swap off
 @pytest.mark.feature("NodeSwap")
 def test_limited_swap_on_cgroup_v1_gives_burstable_containers_no_swap(kube: Kube) -> None:
     """What LimitedSwap really does on this cgroup v1 host (1.28; 1.30+ refuse to start).

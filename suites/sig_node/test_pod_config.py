@@ -17,6 +17,7 @@ def test_host_ips_match_host_ip_node_address_and_downward_api(kube: Kube) -> Non
     kube.apply("sig_node/pod-host-ips.yaml")
     pod = kube.wait_for("Pod", phase_in("Succeeded", "Failed"), name="host-ips", timeout=90)
 
+    assert pod["status"].get("hostIPs"), f"the kubelet reported no status.hostIPs: {pod['status']}"
     host_ips = [entry["ip"] for entry in pod["status"]["hostIPs"]]
     assert host_ips[0] == pod["status"]["hostIP"]
     node = kube.cluster.core.read_node(pod["spec"]["nodeName"])

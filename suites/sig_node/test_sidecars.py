@@ -94,14 +94,15 @@ def test_sidecars_stop_after_main_exits(kube: Kube) -> None:
     (killContainersWithSyncResult), waiting for none before signalling the next.
 
     "Together" is asserted as an order, not a skew: each sidecar got SIGTERM while the other
-    was still shutting down (before the other's exit), and first-sidecar, the quicker one, was
-    gone first. That bounds the skew between the two signals by first-sidecar's 2 s shutdown -
+    was still shutting down (before the other's exit). That bounds the skew between the two
+    signals by the sidecars' 2 s / 4 s shutdowns -
     a bound that comes from the behaviour: a kubelet that waits for one sidecar to exit before
     signalling the next (either order) cannot get under it, one that signals them together
     misses it only if a goroutine and a CRI StopContainer call are delayed by seconds. A fixed
     skew is what upstream's node e2e uses for "simultaneous" (500 ms between the sidecars'
     preStop hooks, container_lifecycle_test.go, 1.29+; 1.28's has no termination-order spec),
-    on dedicated nodes; on this loaded 2-core host a 0.5 s bound on the SIGTERMs failed.
+    on dedicated nodes; on this loaded 2-core host a 0.5 s bound on the SIGTERMs failed, and
+    "the quicker one exits first" failed at load average 76 (SIGTERMs 2.3 s apart).
     """
     kube.apply("sig_node/sidecar-termination-order.yaml")
     pod = kube.wait_for(
@@ -114,9 +115,8 @@ def test_sidecars_stop_after_main_exits(kube: Kube) -> None:
     order = {"main": main, "first-sidecar": first, "second-sidecar": second}
     assert first["term"] >= main["exit"] and second["term"] >= main["exit"], order
     if kube.release == "1.28":
-        # together: each signalled before the other had exited, the quicker one gone first
+        # together: each signalled before the other had exited
         assert first["term"] < second["exit"] and second["term"] < first["exit"], order
-        assert first["exit"] < second["exit"], order
     else:
         assert first["term"] >= second["exit"], order  # reverse: second gone before first
 

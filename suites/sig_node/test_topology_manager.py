@@ -22,6 +22,7 @@ OPTION = "prefer-closest-numa-nodes"
 
 
 @pytest.mark.kind_nodes
+@pytest.mark.readback
 @pytest.mark.feature("TopologyManagerPolicyOptions")
 def test_kubelet_runs_with_prefer_closest_numa_nodes(kube: Kube) -> None:
     """The kubelet starts (node Ready), /configz shows the policy and the option, the topology
