@@ -2,9 +2,11 @@
 
 A conformance verdict is only worth something if the test could have failed. ``--prove`` adds,
 for each test of a catalog feature, a second run on the profile where that feature is off
-(``profiles.resolve_off_profile``: the release as shipped, or the feature's own profile without
-it). There the outcome is inverted: a test that fails has proved its feature ("proved"); one that
-still passes is reported as "does not prove <feature>" and fails the run.
+(``profiles.resolve_off_profile``: the feature's own profile with its gate still on in the
+kube-apiserver, so the API accepts its fields, and off in the components of the catalog's
+``behaviour_in``; a behaviour of the kube-apiserver itself is off there too). There the outcome is
+inverted: a test that fails has proved its feature ("proved"); one that still passes is reported
+as "does not prove <feature>" and fails the run.
 
 Only a failure on the behaviour counts as proof, and which failure that was is decided by the
 exception's type, never by its message (``classify``):

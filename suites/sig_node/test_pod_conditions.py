@@ -61,6 +61,25 @@ def _event_with(pod: str, reason: str, text: str):
     return seen
 
 
+def _pod_after_event(kube: Kube, pod: str, reason: str, text: str, about: str) -> dict[str, Any]:
+    """Wait for the kubelet's ``reason`` event about ``pod``, then for its first status write
+    (which can come after the event), and return the pod as written."""
+    kube.wait_for(
+        "Event",
+        api_version="v1",
+        predicate=_event_with(pod, reason, text),
+        timeout=120,
+        description=f"a {reason} event for {about}",
+    )
+    return kube.wait_for(
+        "Pod",
+        _status_written_by_kubelet,
+        name=pod,
+        timeout=60,
+        description="the kubelet's first status write of the pod",
+    )
+
+
 @pytest.mark.feature("PodReadyToStartContainers")
 def test_condition_turns_true_once_the_sandbox_has_networking(kube: Kube) -> None:
     """A running pod carries PodReadyToStartContainers=True; the pod already has its IP (the
@@ -93,19 +112,8 @@ def test_condition_is_false_while_volumes_keep_the_sandbox_from_being_created(
     ContainersReady=False, Ready=False, and it has no IP."""
     kube.apply("sig_node/ready-to-start-missing-configmap.yaml")
     name = "ready-to-start-no-configmap"
-    kube.wait_for(
-        "Event",
-        api_version="v1",
-        predicate=_event_with(name, "FailedMount", 'configmap "does-not-exist" not found'),
-        timeout=120,
-        description="a FailedMount event for the missing ConfigMap",
-    )
-    pod = kube.wait_for(
-        "Pod",
-        _status_written_by_kubelet,
-        name=name,
-        timeout=60,
-        description="the kubelet's first status write of the pod",
+    pod = _pod_after_event(
+        kube, name, "FailedMount", 'configmap "does-not-exist" not found', "the missing ConfigMap"
     )
     conditions = _conditions(pod)
     ready_to_start = _ready_to_start(pod)
@@ -126,19 +134,8 @@ def test_condition_is_false_while_the_runtime_cannot_create_the_sandbox(kube: Ku
     runtime_class = f"kc-no-handler-{kube.namespace}"
     kube.apply("sig_node/ready-to-start-missing-handler.yaml", runtime_class=runtime_class)
     name = "ready-to-start-no-handler"
-    kube.wait_for(
-        "Event",
-        api_version="v1",
-        predicate=_event_with(name, "FailedCreatePodSandBox", "kc-no-such-handler"),
-        timeout=120,
-        description="a FailedCreatePodSandBox event for the unknown runtime handler",
-    )
-    pod = kube.wait_for(
-        "Pod",
-        _status_written_by_kubelet,
-        name=name,
-        timeout=60,
-        description="the kubelet's first status write of the pod",
+    pod = _pod_after_event(
+        kube, name, "FailedCreatePodSandBox", "kc-no-such-handler", "the unknown runtime handler"
     )
     conditions = _conditions(pod)
     ready_to_start = _ready_to_start(pod)
