@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kconformance.__main__ import rendered_configs, rendered_files
 from kconformance.catalog import default_catalog
+from kconformance.commands.render_configs import rendered_configs, rendered_files
 from kconformance.kindconfig import kind_config
 from kconformance.profiles import resolve_off_profile, resolve_profile
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kconformance.__main__ import build_failure_reason
 from kconformance.catalog import default_catalog
+from kconformance.commands.matrix import build_failure_reason
 from kconformance.matrix import Built, MatrixState, markdown, merge, proof_text, run_matrix
 
 

@@ -1,0 +1,144 @@
+"""``crosscheck``: run our tests of every feature that has an upstream e2e test, keep the
+cluster, run upstream's on it, print the comparison, then delete the clusters this run created.
+
+Only clusters of the run ids our pytest run printed are used and deleted: the registry is shared
+by every run on the machine (a kept cluster of a finished run may be reused by ours, and is then
+left kept, as it was)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from kconformance.artifacts import built_releases, cache_dir
+from kconformance.catalog import Catalog, default_catalog, normalize_release
+from kconformance.commands.machine import dead_run_records, registry
+from kconformance.commands.tee import tee
+from kconformance.crosscheck import (
+    alias_images,
+    crosscheck,
+    format_coverage,
+    format_notes,
+    format_table,
+    load_coverage,
+)
+from kconformance.errors import KconformanceError
+from kconformance.kind import KindCLI
+from kconformance.matrix import run_ids
+from kconformance.registry import ClusterRecord
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "crosscheck", help="compare our verdicts with upstream e2e tests"
+    )
+    parser.add_argument("--k8s-version", default="1.28")
+    parser.add_argument("--e2e-binary", default=None, help="default: built by hack/build-e2e.sh")
+    parser.add_argument("--out", default="reports")
+    parser.add_argument(
+        "--coverage",
+        action="store_true",
+        help="only print which upstream-asserted behaviours our tests cover (Markdown), no run",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.coverage:
+        print(format_coverage(load_coverage()), end="")
+        return 0
+    catalog = default_catalog()
+    release = normalize_release(args.k8s_version)
+    binary = _e2e_binary(args.e2e_binary, release)
+    out = Path(args.out)
+    log = out / "ours.log"
+    code = _run_ours(catalog, release, out, log)
+    ours = run_ids(log.read_text(errors="replace"))
+    try:
+        record = _kept_gates_cluster(ours, release)
+        built = built_releases()[release]
+        for image in alias_images(binary, dict(built.images)):
+            KindCLI(built.kind or "kind").load_image(record.name, image)
+        rows = crosscheck(
+            catalog,
+            release,
+            binary,
+            Path(record.kubeconfig),
+            out / "ours" / "kconformance-report.json",
+            out / "upstream",
+        )
+    finally:
+        _delete_run_clusters(ours, release)
+    coverage = load_coverage()
+    table = format_table(rows, coverage if coverage["release"] == release else None)
+    notes = format_notes(catalog, release, [row[0] for row in rows])
+    text = table + (f"\n\n{notes}" if notes else "")
+    (out / f"crosscheck-{release}.md").write_text(text + "\n")
+    print(text)
+    return 0 if code == 0 else 1
+
+
+def _e2e_binary(given: str | None, release: str) -> Path:
+    """``--e2e-binary``, else the e2e.test hack/build-e2e.sh built for ``release``."""
+    binary = given
+    if binary is None:
+        go_json = cache_dir() / "releases" / f"{release}-go.json"
+        binary = str(Path(json.loads(go_json.read_text())["k8s_bin"]) / "e2e.test")
+    if not Path(binary).is_file():
+        raise KconformanceError(f"no e2e.test at {binary}: run hack/build-e2e.sh {release}")
+    return Path(binary)
+
+
+def _run_ours(catalog: Catalog, release: str, out: Path, log: Path) -> int:
+    """Our tests of the features with an upstream test, their gates cluster kept for upstream's."""
+    features = [f.name for f in catalog.features.values() if f.upstream and f.profile == "gates"]
+    return tee(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites",
+            "-n",
+            "2",
+            "--kc-k8s-version",  # the --kc- name works next to any other plugin
+            release,
+            "--keep-clusters",
+            "--features",
+            ",".join(features),
+            "--report-dir",
+            str(out / "ours"),
+        ],
+        log,
+    )
+
+
+def _kept_gates_cluster(ours: set[str], release: str) -> ClusterRecord:
+    record = next(
+        (
+            r
+            for r in registry().records()
+            if r.run_id in ours and r.profile_key == f"{release}-gates" and r.keep
+        ),
+        None,
+    )
+    if record is None:
+        raise KconformanceError("our run left no kept gates cluster to run upstream tests on")
+    return record
+
+
+def _delete_run_clusters(ids: set[str], release: str) -> None:
+    """Delete the clusters of ``release`` that our run ``ids`` created (their names end with the
+    run id), once their owner is gone. A kept cluster of an earlier run that ours reused is left
+    kept, and said so."""
+    machine_registry, kind, ours = dead_run_records(ids, release)
+    existing = set(kind.clusters()) if ours else set()
+    for record in ours:
+        if not record.name.endswith(f"-{record.run_id}"):
+            print(f"[crosscheck] left kept: {record.name} (an earlier run's, reused by ours)")
+            continue
+        if record.name in existing:
+            kind.delete(record.name)
+        machine_registry.remove(record.name)
+        print(f"[crosscheck] deleted {record.name}")
