@@ -46,6 +46,8 @@ def check_docker() -> None:
 
 
 def image_is_local(image: str) -> bool:
+    """Whether the local Docker has ``image``: the pre-flight pulls a node image that is not,
+    and the kind driver loads only local images into a new cluster (nodes pull the others)."""
     try:
         process.run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=30)
     except CommandError:

@@ -7,10 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kconformance import process
-from kconformance.errors import CommandError
 from kconformance.kind import KindCLI
 from kconformance.kindconfig import render, write_node_files
+from kconformance.preflight import image_is_local
 from kconformance.profiles import Profile
 
 
@@ -63,7 +62,7 @@ class KindDriver:
             f"kconformance: {name} nodes and system pods ready in {time.monotonic() - started:.1f}s"
         )
         for image in self.images(profile.release):
-            if not _image_present(image):
+            if not image_is_local(image):
                 self.log(
                     f"kconformance: image {image} is not in the local Docker; nodes will pull it"
                 )
@@ -114,11 +113,3 @@ def wait_until_usable(kubeconfig: Path, release: str, timeout: float = 300) -> N
         description="kube-system pods Ready",
     )
     wait_for(cluster, "ServiceAccount", bool, name="default", namespace="default", timeout=timeout)
-
-
-def _image_present(image: str) -> bool:
-    try:
-        process.run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=30)
-        return True
-    except CommandError:
-        return False
