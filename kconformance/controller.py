@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from kconformance.artifacts import cache_dir
+from kconformance.deletion import undeleted_line
 from kconformance.errors import KconformanceError
 from kconformance.lifetimes import ClusterLifetimes, write_plan
 from kconformance.ordering import DURATIONS_FILE, record_durations
@@ -255,8 +256,12 @@ class ControllerPlugin:
             self._print_new_events()
         events = run.pool.events()
         self.collector.add_cluster_events(events)
-        # an early release (lifetimes) whose delete failed was retried by teardown above
-        undeleted = sorted({r.name for r in left})
+        # an early release (lifetimes) whose delete failed was retried by teardown above; a dead
+        # run's cluster that the start-up sweep failed to delete is still registered
+        registry = run.pool.registry
+        failed = {e.name for e in events if e.event == "delete failed"}
+        still = {name for name in failed if registry.path(name).exists()}
+        undeleted = sorted({r.name for r in left} | still)
         self.collector.undeleted = undeleted
         record_durations(
             cache_dir() / DURATIONS_FILE,
@@ -267,12 +272,7 @@ class ControllerPlugin:
             },
         )
         if undeleted:
-            write_line(
-                self.config,
-                f"kconformance: ERROR: {len(undeleted)} cluster(s) could not be deleted and stay "
-                f"in the registry: {', '.join(undeleted)}; run `python -m kconformance sweep` "
-                "to retry",
-            )
+            write_line(self.config, undeleted_line(undeleted))
         run.remove_run_dir()
         return undeleted
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from kconformance.deletion import delete_cluster, delete_registered
 from kconformance.errors import ClusterError
 from kconformance.events import Event, EventLog
 from kconformance.profiles import Profile
@@ -37,7 +38,6 @@ __all__ = [
     "Event",
     "Registry",
     "cluster_name",
-    "delete_cluster",
     "pid_alive",
     "sweep_dead_runs",
 ]
@@ -388,36 +388,6 @@ class ClusterPool:
         return sweep_dead_runs(self.registry, self.driver, self._emit)[0]
 
 
-def delete_cluster(
-    registry: Registry,
-    driver: ClusterDriver,
-    emit: Callable[[Event], None],
-    name: str,
-    profile_key: str = "",
-    forget: bool = True,
-) -> bool:
-    """``kind delete`` one cluster; forget it (registry entry and the files its nodes mounted)
-    only once it is gone. A failed delete keeps the entry, says so, and returns False."""
-    try:
-        driver.delete(name)
-    except Exception as exc:
-        said = str(exc).strip().splitlines()
-        emit(
-            Event(
-                "delete failed",
-                name,
-                profile_key,
-                detail=(said[-1][:200] if said else type(exc).__name__)
-                + "; kept in the registry: `python -m kconformance sweep` (or the next run) "
-                f"retries, or run `kind delete cluster --name {name}`",
-            )
-        )
-        return False
-    if forget:
-        registry.remove(name)
-    return True
-
-
 def sweep_dead_runs(
     registry: Registry, driver: ClusterDriver, emit: Callable[[Event], None]
 ) -> tuple[list[str], list[str]]:
@@ -427,23 +397,11 @@ def sweep_dead_runs(
     Returns:
         The clusters removed, and those whose ``kind delete`` failed (still registered).
     """
-    removed: list[str] = []
-    failed: list[str] = []
     with registry.locked():
         records = [
             r
             for r in registry.records()
             if not pid_alive(r.owner_pid) and not (r.keep and r.state == "ready")
         ]
-        if not records:
-            return removed, failed
-        existing = driver.existing()
-        for record in records:
-            if record.name in existing:
-                emit(Event("sweeping", record.name, record.profile_key, detail="owner died"))
-                if not delete_cluster(registry, driver, emit, record.name, record.profile_key):
-                    failed.append(record.name)
-                    continue
-            registry.remove(record.name)
-            removed.append(record.name)
-    return removed, failed
+        failed = delete_registered(registry, driver, records, emit, "owner died")
+    return [r.name for r in records if r.name not in failed], failed

@@ -273,8 +273,8 @@ class Run:
         shutil.rmtree(self.identity.run_dir, ignore_errors=True)
 
     def sweep(self) -> list[str]:
-        """Delete clusters whose run died (each one printed as a 'sweeping' event), and the run
-        directories they left."""
+        """Delete clusters whose run died (each printed as a 'deleting (owner died)' event), and
+        the run directories they left."""
         sweep_run_dirs(self.identity.run_dir.parent)
         try:
             return self.pool.sweep()

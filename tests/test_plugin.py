@@ -711,6 +711,33 @@ def test_a_failed_delete_stays_registered_fails_the_run_and_sweep_deletes_it_lat
     assert not dead.exists() and live.exists()
 
 
+def test_a_dead_runs_cluster_the_sweep_cannot_delete_fails_the_run_too(project, monkeypatch):
+    """The start-up sweep follows the one delete policy: the dead run's cluster stays in the
+    registry, the failure is one line, the report names the cluster and the run exits 1."""
+    from kconformance.registry import ClusterRecord, Registry
+
+    name = "kc-gates-128-dead00"
+    registry = Registry(Path(os.environ["KCONFORMANCE_CACHE"]) / "clusters")
+    registry.write(
+        ClusterRecord(name, "1.28-gates", "h", "dead00", 999999, 999999, False, "", "ready")
+    )
+    (project.state / "clusters").mkdir(parents=True)
+    (project.state / "clusters" / name).touch()
+    monkeypatch.setenv("FAKE_KIND_FAIL_DELETE", name)
+    result = project.runpytest_subprocess(*BASE, "-m", "sig_apps", "--report-dir", "out")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            f"*cluster {name} [[]1.28-gates] delete failed (ERROR: failed to delete cluster: fake*",
+            f"*ERROR: 1 cluster(s) could not be deleted and stay in the registry: {name};*",
+        ]
+    )
+    assert [r.name for r in registry.records()] == [name]
+    report = json.loads((project.path / "out" / "kconformance-report.json").read_text())
+    assert report["undeleted_clusters"] == [name]
+
+
 def docker_calls(pytester) -> list[list[str]]:
     path = pytester.state / "docker-calls.log"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

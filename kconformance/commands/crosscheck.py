@@ -14,7 +14,13 @@ from pathlib import Path
 
 from kconformance.artifacts import built_releases, cache_dir
 from kconformance.catalog import Catalog, default_catalog, normalize_release
-from kconformance.commands.machine import dead_run_records, registry
+from kconformance.commands.machine import (
+    LazyKind,
+    dead_run_records,
+    exit_status,
+    print_event,
+    registry,
+)
 from kconformance.commands.tee import tee
 from kconformance.crosscheck import (
     alias_images,
@@ -24,6 +30,7 @@ from kconformance.crosscheck import (
     format_table,
     load_coverage,
 )
+from kconformance.deletion import delete_registered
 from kconformance.errors import KconformanceError
 from kconformance.kind import KindCLI
 from kconformance.matrix import run_ids
@@ -70,14 +77,14 @@ def run(args: argparse.Namespace) -> int:
             out / "upstream",
         )
     finally:
-        _delete_run_clusters(ours, release)
+        undeleted = _delete_run_clusters(ours, release)
     coverage = load_coverage()
     table = format_table(rows, coverage if coverage["release"] == release else None)
     notes = format_notes(catalog, release, [row[0] for row in rows])
     text = table + (f"\n\n{notes}" if notes else "")
     (out / f"crosscheck-{release}.md").write_text(text + "\n")
     print(text)
-    return 0 if code == 0 else 1
+    return max(0 if code == 0 else 1, exit_status(undeleted))
 
 
 def _e2e_binary(given: str | None, release: str) -> Path:
@@ -128,17 +135,15 @@ def _kept_gates_cluster(ours: set[str], release: str) -> ClusterRecord:
     return record
 
 
-def _delete_run_clusters(ids: set[str], release: str) -> None:
+def _delete_run_clusters(ids: set[str], release: str) -> list[str]:
     """Delete the clusters of ``release`` that our run ``ids`` created (their names end with the
-    run id), once their owner is gone. A kept cluster of an earlier run that ours reused is left
-    kept, and said so."""
-    machine_registry, kind, ours = dead_run_records(ids, release)
-    existing = set(kind.clusters()) if ours else set()
-    for record in ours:
-        if not record.name.endswith(f"-{record.run_id}"):
+    run id), once their owner is gone; return those ``kind delete`` left. A kept cluster of an
+    earlier run that ours reused is left kept, and said so."""
+    machine_registry = registry()
+    ours = []
+    for record in dead_run_records(machine_registry, ids, release):
+        if record.name.endswith(f"-{record.run_id}"):
+            ours.append(record)
+        else:
             print(f"[crosscheck] left kept: {record.name} (an earlier run's, reused by ours)")
-            continue
-        if record.name in existing:
-            kind.delete(record.name)
-        machine_registry.remove(record.name)
-        print(f"[crosscheck] deleted {record.name}")
+    return delete_registered(machine_registry, LazyKind(), ours, print_event, "crosscheck over")

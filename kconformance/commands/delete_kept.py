@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from kconformance.commands.machine import find_kind, registry
+from kconformance.commands.machine import LazyKind, exit_status, print_event, registry
+from kconformance.deletion import delete_registered
 from kconformance.registry import pid_alive
 
 
@@ -15,15 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit 1 when a ``kind delete`` failed."""
     machine_registry = registry()
     kept = [r for r in machine_registry.records() if r.keep and not pid_alive(r.owner_pid)]
-    if not kept:
-        return 0
-    kind = find_kind(args.kind_bin)
-    existing = set(kind.clusters())
-    for record in kept:
-        if record.name in existing:
-            kind.delete(record.name)
-        machine_registry.remove(record.name)
-        print(f"deleted {record.name}")
-    return 0
+    kind = LazyKind(args.kind_bin)
+    failed = delete_registered(machine_registry, kind, kept, print_event, "kept by --keep-clusters")
+    return exit_status(failed)

@@ -13,8 +13,15 @@ from pathlib import Path
 from kconformance import matrix
 from kconformance.artifacts import built_releases
 from kconformance.catalog import default_catalog, normalize_release
-from kconformance.commands.machine import dead_run_records
+from kconformance.commands.machine import (
+    LazyKind,
+    dead_run_records,
+    exit_status,
+    print_event,
+    registry,
+)
 from kconformance.commands.tee import tee
+from kconformance.deletion import delete_registered
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -49,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     for release in releases:
         catalog.release(release)
     out = Path(args.out)
+    undeleted: list[str] = []
     if args.merge_only:
         state = matrix.MatrixState.load(out / "state.json")
     else:
@@ -58,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             out,
             built=_built_release,
             run_suites=lambda r, d, log: _run_suites(r, d, log, args.workers, args.pytest_args),
-            cleanup=_delete_release_clusters,
+            cleanup=lambda r, log: undeleted.extend(_delete_release_clusters(r, log)),
             build=_build_release if args.build else None,
             rerun=rerun,
         )
@@ -67,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     written = matrix.write(matrix.merge(catalog, state, releases, selection), out)
     print("matrix written to " + ", ".join(str(p) for p in written))
     bad = [r for r in releases if r not in state.runs or state.runs[r].status != "run"]
-    return 1 if bad else 0
+    return max(1 if bad else 0, exit_status(undeleted))
 
 
 def _built_release(release: str) -> matrix.Built | None:
@@ -121,15 +129,12 @@ def _run_suites(release: str, report_dir: Path, log: Path, workers: str, extra: 
     return tee(argv, log)
 
 
-def _delete_release_clusters(release: str, log: Path) -> None:
+def _delete_release_clusters(release: str, log: Path) -> list[str]:
     """Delete what the matrix's own pytest run of ``release`` left behind (it normally deletes
-    its clusters itself), so the next release starts with the memory free. Only clusters of the
-    run ids that run printed, never another run's: the registry is shared by the machine."""
+    its clusters itself), so the next release starts with the memory free; return those
+    ``kind delete`` left. Only clusters of the run ids that run printed, never another run's:
+    the registry is shared by the machine."""
     ours = matrix.run_ids(log.read_text(errors="replace")) if log.is_file() else set()
-    machine_registry, kind, leftover = dead_run_records(ours, release)
-    existing = set(kind.clusters()) if leftover else set()
-    for record in leftover:
-        if record.name in existing:
-            kind.delete(record.name)
-            print(f"[matrix] deleted leftover cluster {record.name} (run {record.run_id})")
-        machine_registry.remove(record.name)
+    machine_registry = registry()
+    leftover = dead_run_records(machine_registry, ours, release)
+    return delete_registered(machine_registry, LazyKind(), leftover, print_event, "matrix leftover")
