@@ -214,7 +214,7 @@ k8s_wrapper() {
 }
 
 k8s_ldflags() {
-  local info commit date major minor ld="" key val p
+  local info commit date major minor ld="" kv p
   info="$(moddl "k8s.io/kubernetes@$K8S_VERSION" Info)"
   commit="$(jq -r '.Origin.Hash // empty' "$info")"
   date="$(jq -r '.Time' "$info")"
@@ -386,7 +386,7 @@ PY
 # crictl: sigs.k8s.io/cri-tools $CRICTL_VERSION if the module proxy serves it; else the
 # version kind's base image uses (kind v0.25.0: v1.30.0); else the step fails, naming both.
 build_crictl() {
-  local want="$CRICTL_VERSION" kv v dir="" tmp wrapper impl note=""
+  local want="$CRICTL_VERSION" kv v dir="" tmp wrapper tc note=""
   kv="$(kind_base_arg CRICTL_VERSION)"
   # 1. already built?
   for v in "$want" "$kv"; do
@@ -422,7 +422,8 @@ build_crictl() {
       } >>"$wrapper/go.mod"
     fi
     decl="${decl:-sigs.k8s.io/cri-tools}"
-    ( export GOTOOLCHAIN="$(pick_toolchain "$gomod")"
+    tc="$(pick_toolchain "$gomod")"
+    ( export GOTOOLCHAIN="$tc"
       step "crictl-$v" -- bash -c 'cd "$1" && go version && go build -trimpath -ldflags "$2" -o "$3/crictl" "$4/cmd/crictl" && "$3/crictl" --version' \
         _ "$wrapper" "-s -w -X $decl/pkg/version.Version=$v" "$tmp" "$decl" )
     printf '%s\n' "sigs.k8s.io/cri-tools@$v" >"$tmp/IMPL"

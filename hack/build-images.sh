@@ -83,7 +83,7 @@ import_dir() {
 # ------------------------------------------------------- root filesystems
 rootfs_hash() {
   local name="$1" pkgs_var="ROOTFS_PKGS_$1"
-  # shellcheck disable=SC2086
+  # shellcheck disable=SC2046 # one word per package name: split on purpose
   printf '%s\n' "v2" "$DEBIAN_SUITE" "$DEBIAN_MIRROR" $(tr ' ' '\n' <<<"${!pkgs_var}" | LC_ALL=C sort -u) | sha
 }
 
@@ -207,14 +207,13 @@ load_go_manifest_full() {
   GO_COMPLETE="$(jq -r .complete "$GO_MANIFEST")"
   K8S_VERSION="$(gj .kubernetes_version)"
   K8S_BIN="$(gj .k8s_bin)"
-  ETCD_TAG="$(gj .etcd.version)"; ETCD_DIR="$(gj .etcd.dir)"
-  COREDNS_TAG="$(gj .coredns.version)"; COREDNS_BIN="$(gj .coredns.coredns)"
-  PAUSE_TAG="$(gj .pause.version)"; PAUSE_BIN="$(gj .pause.pause)"
+  ETCD_DIR="$(gj .etcd.dir)"
+  COREDNS_BIN="$(gj .coredns.coredns)"
+  PAUSE_BIN="$(gj .pause.pause)"
   AGNHOST_VERSION="$(jq -r '.agnhost.version // empty' "$GO_MANIFEST")"
   AGNHOST_BIN="$(jq -r '.agnhost.path // empty' "$GO_MANIFEST")"
   KINDNETD_BIN="$(jq -r '.kindnetd.path // empty' "$GO_MANIFEST")"
   LPP_BIN="$(jq -r '.local_path_provisioner.path // empty' "$GO_MANIFEST")"
-  LPP_VERSION="$(jq -r '.local_path_provisioner.version // empty' "$GO_MANIFEST")"
   local list
   list="$("$K8S_BIN/kubeadm" config images list --kubernetes-version "$K8S_VERSION" 2>/dev/null)"
   IMG_APISERVER="$(grep /kube-apiserver: <<<"$list")"
@@ -296,6 +295,7 @@ build_components() {
     "$ETCD_DIR/etcd:/usr/local/bin/etcd" "$ETCD_DIR/etcdctl:/usr/local/bin/etcdctl"
   static_image "$IMG_COREDNS" coredns 'ENTRYPOINT ["/coredns"]' "" "$COREDNS_BIN:/coredns"
   static_image "$IMG_PAUSE" pause 'ENTRYPOINT ["/pause"]' "65535:65535" "$PAUSE_BIN:/pause"
+  # shellcheck disable=SC2154 # ROOTFS_IMAGE_<name> is set by ensure_rootfs (printf -v)
   dockerfile_image "$IMG_PROXY" kube-proxy "$ROOTFS_IMAGE_proxy" "$kb/kube-proxy:kube-proxy" \
     "$IMAGES_DIR/iptables-wrapper:iptables-wrapper"
   if [[ -n "$KINDNETD_BIN" ]]; then
@@ -312,9 +312,12 @@ build_components() {
 busybox_deb() {  # extract busybox-static's /bin/busybox from the debootstrap cache or apt
   local out="$WORK/busybox-static" deb
   mkdir -p "$out"
+  # shellcheck disable=SC2012 # Debian package file names have no blanks; ls sorts them
   deb="$(ls "$CACHE"/debootstrap/debs/busybox-static_*.deb 2>/dev/null | tail -1 || true)"
   if [[ -z "$deb" ]]; then
-    (cd "$out" && apt-get download busybox-static >&2); deb="$(ls "$out"/busybox-static_*.deb | tail -1)"
+    (cd "$out" && apt-get download busybox-static >&2)
+    # shellcheck disable=SC2012 # as above
+    deb="$(ls "$out"/busybox-static_*.deb | tail -1)"
   fi
   rm -rf "$out/x"; dpkg-deb -x "$deb" "$out/x"
   echo "$out/x/bin/busybox"
@@ -346,6 +349,7 @@ build_test_images() {
   local kdir porter
   kdir="$(cd /tmp && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | jq -er .Dir)"
   porter="$kdir/test/images/agnhost/porter"
+  # shellcheck disable=SC2154 # ROOTFS_IMAGE_<name> is set by ensure_rootfs (printf -v)
   dockerfile_image "$IMG_AGNHOST" agnhost "$ROOTFS_IMAGE_agnhost" \
     "$AGNHOST_BIN:agnhost" "$COREDNS_BIN:coredns" \
     "$porter/localhost.crt:localhost.crt" "$porter/localhost.key:localhost.key"
@@ -399,5 +403,6 @@ main() {
   fi
 }
 
-export -f $(compgen -A function)
+mapfile -t functions < <(compgen -A function)
+export -f "${functions[@]}"
 main "$@"; exit $?

@@ -149,5 +149,6 @@ main() {
   log "$NODE_IMAGE: $(docker image inspect -f '{{.Size}}' "$NODE_IMAGE" | awk '{printf "%.1fMB", $1/1000000}') (cni=$CNI storage=$STORAGE)"
 }
 
-export -f $(compgen -A function)
+mapfile -t functions < <(compgen -A function)
+export -f "${functions[@]}"
 main "$@"; exit $?

@@ -21,7 +21,7 @@ component_release_minor() {
 }
 
 _component_go_build() {  # DIR OUT NAME LDFLAGS
-  cd "$1"
+  cd "$1" || return
   go version
   go build -trimpath -ldflags "-s -w $4" -o "$2/$3" .
 }
