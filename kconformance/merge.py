@@ -5,12 +5,19 @@ Each shard's ``kconformance-report.json`` lists every catalog feature, "not run"
 did not cover it; merged, a cell is failed if any shard failed it, else passed if any passed,
 else skipped, with test counts, seconds, profiles, skip reasons and failed tests (id and first
 line of the failure) added up.
+
+CI names the shards it expects (``--expect-sigs``, ``--expect-releases``), and each shard leaves a
+``shard.json`` next to its report (``{"sig", "release", "notes": [...]}``: what it built, how
+pytest ended). A shard with no report - a job that failed, was cancelled or timed out before
+writing one - turns the not-run cells of its SIG on its release into ``missing``, a red cell
+whose reason is the shard's notes, so no shard silently drops out of the matrix.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +25,7 @@ from kconformance.catalog import release_key
 from kconformance.errors import KconformanceError
 
 REPORT_NAME = "kconformance-report.json"
+SHARD_NAME = "shard.json"
 # Which shard's verdict a merged cell keeps: the one that says most (report.py's verdicts).
 _RANK = {
     "not run": 0,
@@ -27,10 +35,16 @@ _RANK = {
     "passed": 4,
     "partial": 5,
     "failed": 6,
+    "missing": 7,
 }
 
 
-def find_reports(paths: Iterable[Path]) -> list[Path]:
+def find_reports(paths: Iterable[Path], *, required: bool = True) -> list[Path]:
+    """The report files among ``paths`` (files, or folders searched recursively).
+
+    Raises:
+        KconformanceError: a path does not exist, or (``required``) no report was found.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_file():
@@ -39,12 +53,60 @@ def find_reports(paths: Iterable[Path]) -> list[Path]:
             found += sorted(path.rglob(REPORT_NAME))
         else:
             raise KconformanceError(f"merge-reports: {path}: no such file or directory")
-    if not found:
+    if not found and required:
         raise KconformanceError(
             f"merge-reports: no {REPORT_NAME} under {', '.join(map(str, paths))}: "
             "pass the folders the shards' reports were downloaded to"
         )
     return found
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One CI shard as it reported itself (``shard.json``) or, if it did not, as expected."""
+
+    sig: str
+    release: str
+    notes: tuple[str, ...] = ()
+    has_report: bool = False
+
+
+def find_shards(paths: Iterable[Path]) -> dict[tuple[str, str], Shard]:
+    """Each ``shard.json`` under ``paths``, by (sig, release); its report is any report in the
+    same folder or below (the shard's artifact)."""
+    shards: dict[tuple[str, str], Shard] = {}
+    for path in paths:
+        for record in sorted(path.rglob(SHARD_NAME)) if path.is_dir() else []:
+            try:
+                data = json.loads(record.read_text())
+                key = (str(data["sig"]), str(data["release"]))
+                notes = tuple(str(n) for n in data.get("notes", []) if str(n).strip())
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise KconformanceError(
+                    f"merge-reports: {record}: not a shard record ({exc})"
+                ) from None
+            has_report = next(record.parent.rglob(REPORT_NAME), None) is not None
+            shards[key] = Shard(key[0], key[1], notes, has_report)
+    return shards
+
+
+def expected_shards(
+    found: dict[tuple[str, str], Shard], sigs: Iterable[str], releases: Iterable[str]
+) -> list[Shard]:
+    """Every expected shard (each SIG on each release), then any other shard found; one that
+    left no record or no report says so first in its notes."""
+    expected = [(sig, release) for release in releases for sig in sigs]
+    shards = []
+    for key in expected + sorted(set(found) - set(expected)):
+        shard = found.get(key)
+        if shard is None:
+            why = "no artifact: the job was cancelled, timed out or failed before its upload"
+            shards.append(Shard(key[0], key[1], (why,)))
+        elif not shard.has_report:
+            shards.append(replace(shard, notes=("no report", *shard.notes)))
+        else:
+            shards.append(shard)
+    return shards
 
 
 _PROOF_RANK = {
@@ -82,7 +144,9 @@ def _merge_cell(into: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def merge(reports: list[Path]) -> dict[str, Any]:
+def merge(reports: list[Path], shards: Iterable[Shard] = ()) -> dict[str, Any]:
+    """One row per feature, one cell per release; the not-run cells of a shard without a report
+    are ``missing``, with the shard's notes as reasons."""
     releases: set[str] = set()
     rows: dict[str, dict[str, Any]] = {}
     for path in reports:
@@ -102,14 +166,25 @@ def merge(reports: list[Path]) -> dict[str, Any]:
             for release, cell in row.get("releases", {}).items():
                 releases.add(release)
                 merged["releases"][release] = _merge_cell(merged["releases"].get(release, {}), cell)
-    ordered = sorted(releases, key=release_key)
+    shards = list(shards)
+    missing = [s for s in shards if not s.has_report]
+    ordered = sorted(releases | {s.release for s in missing}, key=release_key)
     for row in rows.values():
         for release in ordered:
             row["releases"].setdefault(release, {"verdict": "not run"})
+        for shard in missing:
+            cell = row["releases"][shard.release]
+            if row["sig"] == shard.sig and cell["verdict"] == "not run":
+                reasons = [f"shard {shard.sig} on {shard.release}: {n}" for n in shard.notes]
+                row["releases"][shard.release] = {"verdict": "missing", "reasons": reasons}
     return {
         "releases": ordered,
         "features": list(rows.values()),
         "sources": [str(p) for p in reports],
+        "shards": [
+            {"sig": s.sig, "release": s.release, "report": s.has_report, "notes": list(s.notes)}
+            for s in shards
+        ],
     }
 
 
@@ -121,6 +196,7 @@ _MARK = {
     "skipped": "skipped",
     "not testable": "not testable",
     "not run": "-",
+    "missing": "**MISSING**",
 }
 
 
@@ -149,7 +225,7 @@ def markdown(merged: dict[str, Any]) -> str:
             if cell.get("proof", {}).get("verdict", "not run") != "not run":
                 text += f"; off: {cell['proof']['verdict']}"
             cells.append(text)
-            for reason in cell.get("reasons", []):
+            for reason in cell.get("reasons", []) if verdict != "missing" else []:
                 notes.append(f"- {row['feature']} on {release}: {reason}")
             for failure in cell.get("failures", []):
                 failures.append(
@@ -163,8 +239,17 @@ def markdown(merged: dict[str, Any]) -> str:
     lines += [
         "",
         f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped, "
-        f"{totals['not run']} not run (feature x release cells, {len(merged['sources'])} reports)",
+        f"{totals['not run']} not run"
+        + (f", {totals['missing']} missing" if totals["missing"] else "")
+        + f" (feature x release cells, {len(merged['sources'])} reports)",
     ]
+    shards = [s for s in merged.get("shards", []) if s["notes"] or not s["report"]]
+    if shards:
+        lines += ["", "### Shards", ""] + [
+            f"- {'' if s['report'] else '**MISSING** '}{s['sig']} on {s['release']}: "
+            + "; ".join(s["notes"])
+            for s in shards
+        ]
     if failures:
         lines += ["", "### Failures", ""] + sorted(set(failures))
     if notes:

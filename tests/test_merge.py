@@ -130,3 +130,54 @@ def test_the_merged_summary_names_each_failed_test_and_its_first_line(tmp_path, 
     merged = json.loads(out_json.read_text())
     cell = next(r for r in merged["features"] if r["feature"] == "SidecarContainers")
     assert cell["releases"]["1.28"]["failures"] == failed["failures"]
+
+
+def record(folder: Path, sig: str, release: str, notes: list[str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "shard.json").write_text(json.dumps({"sig": sig, "release": release, "notes": notes}))
+
+
+def test_an_expected_shard_without_a_report_is_a_red_cell_with_its_reason(tmp_path, capsys):
+    apps = tmp_path / "kconformance-sig_apps-1.28"
+    shard(apps / "report", "1.28", {"JobBackoffLimitPerIndex": passed(3, 40.0)})
+    record(apps, "sig_apps", "1.28", [])
+    node = tmp_path / "kconformance-sig_node-1.28"  # pytest refused: a record, no report
+    record(node, "sig_node", "1.28", ["test-drivers for 1.28: build failure", "pytest: ERROR x"])
+    args = ["merge-reports", str(tmp_path), "--expect-sigs", "sig_apps,sig_node"]
+    assert main([*args, "--expect-releases", "1.28,1.36"]) == 1
+    text = capsys.readouterr().out
+    assert "| SidecarContainers | 1 | sig_node | **MISSING** | **MISSING** |" in text
+    assert "| JobBackoffLimitPerIndex | 1 | sig_apps | passed 3/3, 40.0s | **MISSING** |" in text
+    assert (
+        "- **MISSING** sig_node on 1.28: no report; test-drivers for 1.28: build failure; "
+        "pytest: ERROR x\n"
+    ) in text
+    assert (
+        "- **MISSING** sig_apps on 1.36: no artifact: the job was cancelled, timed out or "
+        "failed before its upload\n"
+    ) in text
+    assert "1 passed, 0 failed, 0 skipped, 0 not run, 3 missing" in text
+
+
+def test_a_shard_that_reported_shows_its_notes_and_passes(tmp_path, capsys):
+    node = tmp_path / "kconformance-sig_node-1.28"
+    shard(node / "report", "1.28", {"SidecarContainers": passed(5, 80.5)})
+    record(node, "sig_node", "1.28", ["test-drivers for 1.28: build success"])
+    args = ["merge-reports", str(tmp_path), "--expect-sigs", "sig_node"]
+    assert main([*args, "--expect-releases", "1.28"]) == 0
+    text = capsys.readouterr().out
+    assert "### Shards\n\n- sig_node on 1.28: test-drivers for 1.28: build success\n" in text
+    assert "MISSING" not in text
+
+
+def test_no_shard_at_all_still_lists_every_expected_one(tmp_path, capsys):
+    args = ["merge-reports", str(tmp_path), "--expect-sigs", "sig_node"]
+    assert main([*args, "--expect-releases", "1.28,1.36"]) == 1
+    text = capsys.readouterr().out
+    assert "- **MISSING** sig_node on 1.28: no artifact" in text
+    assert "- **MISSING** sig_node on 1.36: no artifact" in text
+
+
+def test_expecting_sigs_without_releases_is_refused(tmp_path, capsys):
+    assert main(["merge-reports", str(tmp_path), "--expect-sigs", "sig_node"]) == 2
+    assert "--expect-sigs and --expect-releases together" in capsys.readouterr().err
