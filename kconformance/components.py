@@ -3,7 +3,10 @@
 A component is a binary built by its own hack/ script (it is not in the node image) plus files
 from ``kconformance/data/<files>``. The build script records the binary in
 ``$KCONFORMANCE_CACHE/releases/<release>-components.json``; before any container starts, a
-profile whose component is not recorded there is refused with the command that builds it. When
+profile whose component is not recorded there is refused with the command that builds it, where
+hack/build.sh built the release (it builds every ``when_missing: refuse`` component, so one
+missing is a broken build); elsewhere - kind's published node images, no hack/ build at all -
+and for a component built apart (``when_missing: skip``) the profile's tests skip naming it. When
 the cluster is created, the binary and the rendered files are copied into one host directory per
 cluster, which the kind config mounts into the control-plane node (kindconfig.py).
 """
@@ -15,7 +18,7 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from kconformance.artifacts import cache_dir
+from kconformance.artifacts import built_releases, cache_dir
 from kconformance.catalog import Catalog
 from kconformance.errors import EnvironmentProblem
 from kconformance.profiles import Profile
@@ -44,30 +47,43 @@ def _missing(profile: Profile, root: Path | None) -> list[str]:
     ]
 
 
+def _refused(catalog: Catalog, name: str, release: str, root: Path | None) -> bool:
+    """A missing component refuses the run only where hack/build.sh, which builds it, built
+    the release."""
+    return catalog.components[name].when_missing == "refuse" and release in built_releases(root)
+
+
 def skip_reason(catalog: Catalog, profile: Profile, root: Path | None = None) -> str | None:
-    """Why tests on ``profile`` are skipped: a component that is built apart was not built."""
+    """Why tests on ``profile`` are skipped: a component was not built, and is built apart or
+    the release's node image was not built here."""
     for name in _missing(profile, root):
+        if _refused(catalog, name, profile.release, root):
+            continue
         component = catalog.components[name]
-        if component.when_missing == "skip":
-            return (
-                f"profile {profile.name!r} runs the {name} component ({component.description}), "
-                f"not built here: run {component.build} {profile.release} (it is not part of "
-                "hack/build.sh)"
-            )
+        where = (
+            "it is not part of hack/build.sh"
+            if component.when_missing == "skip"
+            else f"hack/build.sh did not build {profile.release} here"
+        )
+        return (
+            f"profile {profile.name!r} runs the {name} component ({component.description}), "
+            f"not built here: run {component.build} {profile.release} ({where})"
+        )
     return None
 
 
 def check_components(catalog: Catalog, profile: Profile, root: Path | None = None) -> None:
     """Refuse a profile whose components were not built, naming the script that builds them.
 
-    Components marked ``when_missing: skip`` are left to skip_reason (their tests skip).
+    The others are left to skip_reason (their tests skip): ``when_missing: skip`` components,
+    and any component of a release hack/build.sh did not build here.
 
     Raises:
         EnvironmentProblem: a component's binary is not recorded or no longer exists.
     """
     for name in _missing(profile, root):
         script = catalog.components[name].build
-        if catalog.components[name].when_missing == "skip":
+        if not _refused(catalog, name, profile.release, root):
             continue
         raise EnvironmentProblem(
             f"profile {profile.name!r} on Kubernetes {profile.release} runs the {name} "

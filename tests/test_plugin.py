@@ -546,7 +546,26 @@ def test_kms(cluster):
 """
 
 
+def built_here(release: str, kubernetes_version: str) -> None:
+    """What hack/build.sh records for a release it built (artifacts.built_releases reads it)."""
+    releases = Path(os.environ["KCONFORMANCE_CACHE"]) / "releases"
+    releases.mkdir(parents=True, exist_ok=True)
+    (releases / f"{release}.json").write_text(
+        json.dumps(
+            {
+                "release": release,
+                "kubernetes_version": kubernetes_version,
+                "node_image": f"kindest/node:{kubernetes_version}",
+                "kind": str(FAKES / "kind"),
+            }
+        )
+    )
+
+
 def test_profile_whose_component_was_not_built_is_refused_before_any_container(project):
+    """hack/build.sh built the release and builds kms-plugin with it: one missing is a broken
+    build, refused."""
+    built_here("1.28", "v1.28.15")
     project.makepyfile(**{"suites/sig_auth/test_kms": SUITE_KMS})
     result = inner_run(project, *BASE, "-m", "sig_auth")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -554,6 +573,20 @@ def test_profile_whose_component_was_not_built_is_refused_before_any_container(p
         [
             "*profile 'kms' on Kubernetes 1.28 runs the kms-plugin component, which was not built"
             " here: run hack/build-kms-plugin.sh 1.28*"
+        ]
+    )
+    assert kind_calls(project) == []
+
+
+def test_on_a_release_not_built_here_its_tests_skip_naming_the_script(project):
+    """kind's published node images, no hack/ at all: the kms profile's tests skip."""
+    project.makepyfile(**{"suites/sig_auth/test_kms": SUITE_KMS})
+    result = inner_run(project, *BASE, "-m", "sig_auth", "-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*SKIPPED*profile 'kms' runs the kms-plugin component*run hack/build-kms-plugin.sh"
+            " 1.28 (hack/build.sh did not build 1.28 here)*"
         ]
     )
     assert kind_calls(project) == []
