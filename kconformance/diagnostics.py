@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from kconformance.client import Cluster
@@ -223,3 +224,20 @@ def format_dump(dump: NamespaceDump) -> str:
     if dump.errors:
         out += ["", "could not collect:"] + [f"  {e}" for e in dump.errors]
     return "\n".join(out)
+
+
+def dump_text(cluster: Cluster, namespace: str) -> str:
+    """The formatted dump of a failed test's namespace; if it cannot be collected, why not (never
+    let diagnostics mask the failure itself)."""
+    try:
+        return format_dump(collect(cluster, namespace))
+    except Exception as exc:
+        return f"diagnostics could not be collected: {exc}"
+
+
+def write_dump(text: str, folder: Path, nodeid: str) -> Path:
+    """Keep a test's dump as ``folder/<nodeid, path separators replaced>.txt``; return the path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (nodeid.replace("/", "_").replace("::", "__") + ".txt")
+    path.write_text(text)
+    return path

@@ -22,7 +22,7 @@ from kconformance.artifacts import cache_dir
 from kconformance.catalog import SIGS, Catalog
 from kconformance.controller import ControllerPlugin
 from kconformance.errors import ClusterError, KconformanceError
-from kconformance.featurestate import live_feature_off_reason
+from kconformance.existing_cluster import not_made_from
 from kconformance.ordering import DURATIONS_FILE, order_by_profile, read_durations
 from kconformance.planning import TestPlan, plan_test, validate_run_profiles
 from kconformance.profiles import validate_profile
@@ -129,7 +129,7 @@ def _adopt_server_release(run: Run, requested: list[str] | None) -> None:
     """Against an existing cluster, the release is the server's, so skips match what it runs;
     a --k8s-version that names another release is refused."""
     try:
-        run.adopt_server_release(requested)
+        run.existing.adopt_server_release(requested)
     except KconformanceError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -296,10 +296,13 @@ def cluster(request: pytest.FixtureRequest, test_plan: TestPlan) -> Cluster:
     run = request.config.stash[RUN]
     settings = run.settings
     if settings.existing_cluster:
-        handle = run.existing_cluster()
+        handle = run.existing.cluster()
         if request.node.get_closest_marker("smoke"):
-            pytest.skip(_not_made_from(test_plan))
-        _skip_unless_live(run, handle, test_plan, request.node)
+            pytest.skip(not_made_from(test_plan))
+        kind_nodes = request.node.get_closest_marker("kind_nodes") is not None
+        reason = run.existing.skip_reason(handle, test_plan, kind_nodes)
+        if reason:
+            pytest.skip(reason)
         return handle
     started = time.monotonic()
     try:
@@ -309,55 +312,6 @@ def cluster(request: pytest.FixtureRequest, test_plan: TestPlan) -> Cluster:
     # the report separates the wait for the cluster from the test's own time (benchmarks)
     request.node.user_properties.append(("cluster_wait", round(time.monotonic() - started, 3)))
     return handle
-
-
-def _not_made_from(plan: TestPlan) -> str:
-    """Why a smoke test (did the profile reach its cluster?) cannot judge an existing cluster."""
-    profile = plan.profile
-    gates = ", ".join(f"{g}={str(v).lower()}" for g, v in sorted(profile.gates.items())) or "none"
-    kubelet = ", ".join(sorted(profile.kubelet)) or "none"
-    return (
-        f"existing cluster: not made from profile {profile.name!r}, so its gates ({gates}), "
-        f"kubelet settings ({kubelet}) and patch version cannot be checked against it; "
-        "each feature test checks its own gates through the kubernetes_feature_enabled metric"
-    )
-
-
-def _skip_unless_live(run: Run, handle: Cluster, plan: TestPlan, item: pytest.Item) -> None:
-    """Skip, naming what is missing, a test the --kubeconfig cluster cannot run."""
-    feature = plan.feature
-    if feature is not None:
-        reason = feature.unavailable_reason(handle.release)
-        if reason:
-            pytest.skip(f"{feature.name} on {handle.release}: {reason}")
-    gap = run.existing_gap(
-        handle, plan, kind_nodes=item.get_closest_marker("kind_nodes") is not None
-    )
-    if gap:
-        pytest.skip(gap)
-    if feature is None:
-        return
-    catalog = run.settings.catalog
-    off = live_feature_off_reason(catalog, handle.release, run.live_gates(handle), feature)
-    if plan.expects_off:
-        if off is None:
-            pytest.skip(f"{feature.name} is on in this cluster; this test shows it off")
-        return
-    if off:
-        pytest.skip(off)
-    if (
-        feature.kubelet_for(handle.release)
-        or feature.apiserver_args
-        or feature.controller_manager_args
-        or feature.kubelet_args
-        or feature.node_files
-    ):
-        pytest.skip(
-            f"{feature.name} needs profile {plan.profile.name!r} component settings that an "
-            "existing cluster is not checked for; run it on kind"
-        )
-    if plan.profile.nodes > 1:
-        pytest.skip(f"{feature.name} needs a {plan.profile.nodes}-node profile; run it on kind")
 
 
 @pytest.fixture
@@ -396,20 +350,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report: pytest.TestReport = yield
     item.stash.setdefault(REPORTS, {})[report.when] = report
     if report.failed and report.when in ("setup", "call") and WORKSPACE in item.stash:
-        workspace = item.stash[WORKSPACE]
         from kconformance import diagnostics
 
-        try:
-            text = diagnostics.format_dump(
-                diagnostics.collect(workspace.cluster, workspace.namespace)
-            )
-        except Exception as exc:  # never let diagnostics mask the failure itself
-            text = f"diagnostics could not be collected: {exc}"
+        workspace = item.stash[WORKSPACE]
+        text = diagnostics.dump_text(workspace.cluster, workspace.namespace)
         report.sections.append(("Captured stdout kconformance diagnostics", text))
-        run = item.config.stash[RUN]
-        folder = run.settings.artifacts_dir / "diagnostics"
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / (item.nodeid.replace("/", "_").replace("::", "__") + ".txt")
-        path.write_text(text)
+        folder = item.config.stash[RUN].settings.artifacts_dir / "diagnostics"
+        path = diagnostics.write_dump(text, folder, item.nodeid)
         report.user_properties.append(("diagnostics", str(path)))
     return report

@@ -17,28 +17,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import yaml
-
 from kconformance import components, preflight
 from kconformance.artifacts import cache_dir
-from kconformance.catalog import normalize_release
 from kconformance.errors import (
-    ClusterError,
-    ConfigError,
     EnvironmentProblem,
     KconformanceError,
 )
-from kconformance.featurestate import parse_feature_metrics
+from kconformance.existing_cluster import ExistingCluster
 from kconformance.kind import KindCLI
-from kconformance.pool import ClusterPool, ClusterRecord, Event, Registry
-from kconformance.profiles import Profile, resolve_profile
+from kconformance.pool import ClusterPool, Event, Registry
+from kconformance.profiles import Profile
 from kconformance.providers import KindDriver, ReleaseTools
 from kconformance.registry import pid_alive, write_json
 from kconformance.settings import Settings
 
 if TYPE_CHECKING:
     from kconformance.client import Cluster
-    from kconformance.planning import TestPlan
 
 
 @dataclass
@@ -114,10 +108,7 @@ class Run:
     log: Callable[[str], None] | None = None
     _pool: ClusterPool | None = None
     _clusters: dict[str, Cluster] = field(default_factory=dict)
-    _live_gates: dict[str, dict[str, bool]] = field(default_factory=dict)
-    _made_here: dict[str, ClusterRecord | None] = field(default_factory=dict)
-    _node_counts: dict[str, int] = field(default_factory=dict)
-    _served: dict[tuple[str, str], bool] = field(default_factory=dict)
+    _existing: ExistingCluster | None = None
     _preflight_done: set[str] = field(default_factory=set)
     _swept: bool = False
 
@@ -301,186 +292,9 @@ class Run:
         return handle
 
     # -- existing-cluster mode --------------------------------------------------------------
-    def adopt_server_release(self, requested: list[str] | None = None) -> str:
-        """Run the release the existing cluster's /version reports: its skips, its images and
-        its kubectl, not the newest release built here.
-
-        Raises:
-            ConfigError: ``requested`` (--k8s-version) names another release than the server's:
-                its tests would run against the server's release and report the requested one.
-        """
-        from kconformance.client import Cluster
-
-        path = self.settings.kubeconfig
-        assert path is not None
-        probe = Cluster(
-            name=f"existing:{path}",
-            kubeconfig=path,
-            context=self.settings.kube_context,
-            release="",
-        )
-        try:
-            version = probe.server_version()
-        except Exception as exc:
-            said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            raise ClusterError(
-                f"--kubeconfig {path}: cannot reach the cluster ({said}); check it runs: "
-                f"kubectl --kubeconfig {path} get nodes"
-            ) from None
-        release = normalize_release(version)
-        if requested and requested != [release]:
-            raise ConfigError(
-                f"--k8s-version {','.join(requested)}: the --kubeconfig cluster ({path}) runs "
-                f"Kubernetes {release} ({version}); pass --k8s-version {release} or leave it out"
-            )
-        self.settings.catalog.release(release)  # an unknown release is refused in one line
-        self.settings.releases = [release]
-        self._clusters.pop(str(path), None)
-        return release
-
-    def existing_cluster(self) -> Cluster:
-        from kconformance.client import Cluster
-
-        path = self.settings.kubeconfig
-        assert path is not None
-        handle = self._clusters.get(str(path))
-        if handle is None:
-            if not path.is_file():
-                raise ClusterError(f"--kubeconfig {path}: no such file")
-            release = self.settings.releases[0]
-            handle = Cluster(
-                name=f"existing:{path}",
-                kubeconfig=path,
-                context=self.settings.kube_context,
-                release=release,
-                kubectl_bin=self.kubectl_for(release),
-                images=self.images(release),
-            )
-            self._clusters[str(path)] = handle
-        return handle
-
-    def live_gates(self, cluster: Cluster) -> dict[str, bool]:
-        if cluster.name not in self._live_gates:
-            try:
-                text = cluster.raw_get("/metrics")
-            except Exception as exc:
-                raise ClusterError(
-                    f"cannot read /metrics from {cluster.kubeconfig} to learn its feature gates: {exc}"
-                ) from None
-            self._live_gates[cluster.name] = parse_feature_metrics(text)
-        return self._live_gates[cluster.name]
-
-    # -- what an existing cluster offers beyond its gates -----------------------------------
-    def made_here(self, cluster: Cluster) -> ClusterRecord | None:
-        """The registry record of the --kubeconfig cluster when kconformance created it on this
-        host (a kind cluster whose API server address is the record's), else None."""
-        if cluster.name not in self._made_here:
-            server = kubeconfig_server(cluster.kubeconfig, cluster.context)
-            found = None
-            if server:
-                for record in Registry(cache_dir() / "clusters").records():
-                    if record.state == "ready" and record.kubeconfig:
-                        if kubeconfig_server(Path(record.kubeconfig)) == server:
-                            found = record
-                            break
-            self._made_here[cluster.name] = found
-        return self._made_here[cluster.name]
-
-    def node_count(self, cluster: Cluster) -> int:
-        if cluster.name not in self._node_counts:
-            self._node_counts[cluster.name] = len(cluster.core.list_node().items)
-        return self._node_counts[cluster.name]
-
-    def serves(self, cluster: Cluster, group_version: str) -> bool:
-        """Whether the API server serves ``group/version`` (what a runtime-config entry turns on)."""
-        from kubernetes.client.exceptions import ApiException
-
-        key = (cluster.name, group_version)
-        if key not in self._served:
-            try:
-                cluster.raw_get(f"/apis/{group_version}")
-                self._served[key] = True
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
-                self._served[key] = False
-        return self._served[key]
-
-    def _components_of(self, record: ClusterRecord | None) -> set[str]:
-        """The components a cluster kconformance made runs: those of the profile it was made from."""
-        if record is None:
-            return set()
-        release, _, name = record.profile_key.partition("-")
-        try:
-            profile = resolve_profile(self.settings.catalog, name, release)
-        except KconformanceError:
-            return set()  # a profile of --prove (off-<feature>) or of another catalog
-        return {component for component, _pod in profile.components}
-
-    def existing_gap(self, cluster: Cluster, plan: TestPlan, kind_nodes: bool) -> str | None:
-        """What the --kubeconfig cluster lacks that this test needs, in one line, or None.
-
-        Args:
-            kind_nodes: the test runs commands in the kind node containers (``docker exec``;
-                ``@pytest.mark.kind_nodes``), which only a cluster kconformance created here has.
-        """
-        profile = plan.profile
-        record = self.made_here(cluster)
-        if kind_nodes and record is None:
-            return (
-                "runs commands in the kind node containers (docker exec, "
-                "@pytest.mark.kind_nodes), and the --kubeconfig cluster was not created by "
-                "kconformance on this host: run it on kind"
-            )
-        have = self._components_of(record)
-        missing = [name for name, _pod in profile.components if name not in have]
-        if missing:
-            return (
-                f"needs the {', '.join(missing)} component{'s' if len(missing) > 1 else ''} that "
-                f"profile {profile.name!r} runs beside the control plane, and the --kubeconfig "
-                "cluster was not made from such a profile by kconformance: run it on kind"
-            )
-        feature = plan.feature
-        if feature is not None and not plan.expects_off:
-            unserved = [
-                key
-                for key, value in sorted(feature.runtime_config_for(plan.release).items())
-                if str(value).lower() == "true"
-                and key.count("/") == 1
-                and not self.serves(cluster, key)
-            ]
-            if unserved:
-                return (
-                    f"{feature.name} needs runtime-config "
-                    + ", ".join(f"{key}=true" for key in unserved)
-                    + f", and the --kubeconfig cluster does not serve {', '.join(unserved)}"
-                )
-        if profile.nodes > 1:
-            count = self.node_count(cluster)
-            if count < profile.nodes:
-                return (
-                    f"needs {profile.nodes} nodes (profile {profile.name!r}), and the "
-                    f"--kubeconfig cluster has {count}"
-                )
-        return None
-
-
-def kubeconfig_server(path: Path, context: str | None = None) -> str | None:
-    """The API server address a kubeconfig's context (default: its current-context) points at."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    wanted = context or data.get("current-context")
-
-    def named(section: str, name: object) -> dict:
-        for entry in data.get(section) or []:
-            if isinstance(entry, dict) and entry.get("name") == name:
-                inner = entry.get(section[:-1])
-                return inner if isinstance(inner, dict) else {}
-        return {}
-
-    server = named("clusters", named("contexts", wanted).get("cluster")).get("server")
-    return server.rstrip("/") if isinstance(server, str) and server else None
+    @property
+    def existing(self) -> ExistingCluster:
+        """The --kubeconfig cluster, with this run's settings, kubectl and images."""
+        if self._existing is None:
+            self._existing = ExistingCluster(self.settings, self.kubectl_for, self.images)
+        return self._existing

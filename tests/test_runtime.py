@@ -70,9 +70,9 @@ def make_run(cache: Path, tmp_path: Path) -> Run:
 def test_existing_cluster_follows_the_servers_release(_private_cache, tmp_path, monkeypatch):
     monkeypatch.setattr(Cluster, "server_version", lambda self: "v1.28.15")
     run = make_run(_private_cache, tmp_path)
-    run.existing_cluster()  # a handle made before adoption must not keep 1.36's tools
-    assert run.adopt_server_release() == "1.28"
-    handle = run.existing_cluster()
+    run.existing.cluster()  # a handle made before adoption must not keep 1.36's tools
+    assert run.existing.adopt_server_release() == "1.28"
+    handle = run.existing.cluster()
     assert handle.release == "1.28"
     assert handle.images["busybox"] == "busybox-built-for-1.28"
     assert handle.kubectl_bin.endswith("kubectl-1.28")
@@ -86,7 +86,7 @@ def test_unreachable_existing_cluster_is_one_line(_private_cache, tmp_path, monk
     monkeypatch.setattr(Cluster, "server_version", refuse)
     run = make_run(_private_cache, tmp_path)
     with pytest.raises(ClusterError) as info:
-        run.adopt_server_release()
+        run.existing.adopt_server_release()
     assert "\n" not in str(info.value)
     assert "cannot reach the cluster (Connection refused); check it runs: kubectl" in str(
         info.value
