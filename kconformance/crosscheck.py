@@ -15,17 +15,12 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from kconformance.catalog import Catalog
-
-COVERAGE_FILE = Path(__file__).resolve().parent / "data" / "upstream-coverage.yaml"
-KINDS = ("ours", "reason", "gap")
+from kconformance.coverage import Coverage, counts
 
 
 @dataclass
@@ -169,24 +164,23 @@ def result_label(result: UpstreamResult) -> str:
 
 def format_table(
     rows: list[tuple[str, str, str, float, float]],
-    coverage: Mapping[str, Any] | None = None,
+    coverage: Coverage | None = None,
 ) -> str:
-    """The cross-check table; with ``coverage``, a column counting upstream's asserted behaviours
-    per feature: asserted by ours / not ours, with a reason / gaps (on the e2e rows)."""
+    """The cross-check table; with ``coverage``, a column counting the coverage map's behaviours
+    of the row's feature and suite (e2e rows: e2e specs; "node e2e only" rows: node e2e specs)
+    as equivalent / weaker / missing / reason."""
     head = "| feature | our verdict | upstream verdict | our time (s) | upstream time (s) |"
     rule = "|---|---|---|---|---|"
     if coverage is not None:
-        head += " upstream behaviours: ours / reason / gap |"
+        head += " upstream behaviours: equivalent / weaker / missing / reason |"
         rule += "---|"
     lines = [head, rule]
     for feature, ours, upstream, our_s, up_s in rows:
         line = f"| {feature} | {ours} | {upstream} | {our_s:.0f} | {up_s:.0f} |"
         if coverage is not None:
-            counts = coverage_counts(coverage, feature)
-            if upstream == "node e2e only" or counts is None:
-                line += " - |"
-            else:
-                line += " {} / {} / {} |".format(*counts)
+            suite = "e2e_node" if upstream == "node e2e only" else "e2e"
+            own = coverage.of(feature, suite)
+            line += " {} / {} / {} / {} |".format(*counts(own)) if own else " - |"
         lines.append(line)
     return "\n".join(lines)
 
@@ -199,88 +193,6 @@ def format_notes(catalog: Catalog, release: str, features: Iterable[str]) -> str
         if note:
             lines.append(f"- {name}: {note}")
     return "\n".join(lines)
-
-
-# -- coverage of upstream's asserted behaviours ---------------------------------------------
-
-
-def load_coverage(path: Path = COVERAGE_FILE) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text())
-    if data.get("schema") != 1:
-        raise ValueError(f"{path}: unknown schema {data.get('schema')!r}")
-    return data
-
-
-def behaviours(coverage: Mapping[str, Any], feature: str) -> list[tuple[dict, dict]]:
-    """(spec group, behaviour) pairs of a feature, in file order."""
-    return [(group, b) for group in coverage["features"].get(feature, ()) for b in group["asserts"]]
-
-
-def kind_of(behaviour: Mapping[str, Any]) -> str:
-    """ours | reason | gap: exactly one must be given."""
-    given = [k for k in KINDS if behaviour.get(k)]
-    if len(given) != 1:
-        raise ValueError(f"behaviour {behaviour.get('what')!r} needs exactly one of {KINDS}")
-    return given[0]
-
-
-def coverage_counts(coverage: Mapping[str, Any], feature: str) -> tuple[int, int, int] | None:
-    pairs = behaviours(coverage, feature)
-    if not pairs:
-        return None
-    kinds = [kind_of(b) for _, b in pairs]
-    return kinds.count("ours"), kinds.count("reason"), kinds.count("gap")
-
-
-def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def format_coverage(coverage: Mapping[str, Any]) -> str:
-    """Markdown: per feature, upstream's specs, what each asserts, and our counterpart."""
-    totals = [0, 0, 0]
-    sections = []
-    for feature in coverage["features"]:
-        counts = coverage_counts(coverage, feature)
-        assert counts is not None
-        totals = [t + c for t, c in zip(totals, counts, strict=True)]
-        groups = coverage["features"][feature]
-        n_specs = sum(len(g["specs"]) for g in groups)
-        n_focus = sum(len(g["specs"]) for g in groups if g.get("in_focus") is not False)
-        lines = [
-            f"### {feature}",
-            "",
-            f"{n_specs} upstream spec(s), {n_focus} in the cross-check focus; {sum(counts)} "
-            f"asserted behaviour(s): {counts[0]} asserted by ours, {counts[1]} not ours with a "
-            f"reason, {counts[2]} gap(s).",
-            "",
-            "| upstream spec | asserts | ours |",
-            "|---|---|---|",
-        ]
-        for group in groups:
-            specs = "<br>".join(f"`{_cell(s)}`" for s in group["specs"])
-            if group.get("in_focus") is False:
-                specs += "<br>(outside the cross-check focus)"
-            for i, b in enumerate(group["asserts"]):
-                kind = kind_of(b)
-                if kind == "ours":
-                    refs = b["ours"] if isinstance(b["ours"], list) else [b["ours"]]
-                    ours = "<br>".join(f"`{r.split('::')[-1]}`" for r in refs)
-                    if b.get("note"):
-                        ours += f" - {_cell(b['note'])}"
-                elif kind == "reason":
-                    ours = f"not ours: {_cell(b['reason'])}"
-                else:
-                    ours = f"**gap**: {_cell(b['gap'])}"
-                lines.append(f"| {specs if i == 0 else ''} | {_cell(b['what'])} | {ours} |")
-        sections.append("\n".join(lines))
-    head = (
-        f"Upstream e2e of Kubernetes {coverage['kubernetes']}: "
-        f"{sum(totals)} asserted behaviours over {len(coverage['features'])} features - "
-        f"{totals[0]} asserted by our suite, {totals[1]} not ours with a stated reason, "
-        f"{totals[2]} gaps."
-    )
-    return "\n\n".join([head, *sections]) + "\n"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,14 +22,10 @@ from kconformance.commands.machine import (
     registry,
 )
 from kconformance.commands.tee import tee
-from kconformance.crosscheck import (
-    alias_images,
-    crosscheck,
-    format_coverage,
-    format_notes,
-    format_table,
-    load_coverage,
-)
+from kconformance.coverage import load_coverage
+from kconformance.crosscheck import alias_images, crosscheck, format_notes, format_table
+from kconformance.crosscheck_md import CROSSCHECK_MD, render
+from kconformance.crosscheck_runs import load_runs
 from kconformance.deletion import delete_registered
 from kconformance.errors import KconformanceError
 from kconformance.kind import KindCLI
@@ -47,15 +43,18 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--coverage",
         action="store_true",
-        help="only print which upstream-asserted behaviours our tests cover (Markdown), no run",
+        help="no run: write bench/CROSSCHECK.md from the coverage map and the recorded runs",
     )
+    parser.add_argument(
+        "--check", action="store_true", help="with --coverage: only fail if the file differs"
+    )
+    parser.add_argument("--md", default=str(CROSSCHECK_MD), help="with --coverage: the file")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     if args.coverage:
-        print(format_coverage(load_coverage()), end="")
-        return 0
+        return _coverage(Path(args.md), args.check)
     catalog = default_catalog()
     release = normalize_release(args.k8s_version)
     binary = _e2e_binary(args.e2e_binary, release)
@@ -79,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         undeleted = _delete_run_clusters(ours, release)
     coverage = load_coverage()
-    table = format_table(rows, coverage if coverage["release"] == release else None)
+    table = format_table(rows, coverage if coverage.release == release else None)
     notes = format_notes(catalog, release, [row[0] for row in rows])
     text = table + (f"\n\n{notes}" if notes else "")
     (out / f"crosscheck-{release}.md").write_text(text + "\n")
@@ -147,3 +146,17 @@ def _delete_run_clusters(ids: set[str], release: str) -> list[str]:
         else:
             print(f"[crosscheck] left kept: {record.name} (an earlier run's, reused by ours)")
     return delete_registered(machine_registry, LazyKind(), ours, print_event, "crosscheck over")
+
+
+def _coverage(path: Path, check: bool) -> int:
+    """Write (or, with ``check``, compare) the generated cross-check document."""
+    text = render(load_coverage(), load_runs(), default_catalog())
+    if path.is_file() and path.read_text() == text:
+        return 0
+    if check:
+        print(f"{path} differs from the coverage map and the recorded runs", file=sys.stderr)
+        print("run: python -m kconformance crosscheck --coverage", file=sys.stderr)
+        return 1
+    path.write_text(text)
+    print(f"wrote {path}")
+    return 0
