@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from kconformance.catalog import Catalog, Stage
+from kconformance.grid.markdown import MarkdownStyle, Notes, notes, table
+from kconformance.grid.model import Cell, Failure, Grid, Proof, Row, Tally
 from kconformance.memory import PeakMemory
 
 REPORT = "kconformance-report.json"
@@ -296,7 +298,6 @@ def machine() -> dict[str, Any]:
 
 def markdown(matrix: Mapping[str, Any]) -> str:
     """MATRIX.md: the table, the runs it came from, and every non-passing cell explained."""
-    releases = [r["release"] for r in matrix["releases"]]
     m = matrix["machine"]
     lines = [
         "# Lifecycle matrix: seed features x Kubernetes releases",
@@ -328,36 +329,44 @@ def markdown(matrix: Mapping[str, Any]) -> str:
         total = sum(r["seconds"] for r in ran)
         peak = max((r.get("peak_memory_gib") or 0 for r in ran), default=0)
         lines += ["", f"Suites' total time {total:.0f}s over {len(ran)} releases; peak {peak} GiB."]
-    lines += ["", "| Feature | KEP | " + " | ".join(releases) + " |"]
-    lines.append("|---|---|" + "---|" * len(releases))
-    notes = []
-    for row in matrix["features"]:
-        cells = []
-        for release in releases:
-            cell = row["releases"][release]
-            text = f"{cell['stage']}: {_short(cell)}"
-            if cell.get("proof"):
-                text += f"; off: {cell['proof']}"
-            cells.append(text)
-            if cell["verdict"] not in ("passed", "not run") and cell.get("reason"):
-                notes.append(
-                    f"- {row['feature']} on {release} ({cell['verdict']}): {cell['reason']}"
-                )
-            for nodeid in cell.get("failed_tests", []):
-                why = cell.get("explained") or "NOT EXPLAINED in the catalog (feature.matrix)"
-                notes.append(f"- {row['feature']} on {release}: failed `{nodeid}` - {why}")
-        lines.append(f"| {row['feature']} | {row['reference']} | " + " | ".join(cells) + " |")
-    if notes:
-        lines += ["", "## Cells that did not pass", ""] + notes
+    grid = _grid(matrix)
+    lines += ["", *table(grid, MATRIX_STYLE), *notes(grid, MATRIX_STYLE)]
     return "\n".join(lines) + "\n"
 
 
-def _short(cell: Mapping[str, Any]) -> str:
-    verdict = cell["verdict"]
-    if verdict in ("passed", "failed", "skipped") and "passed" in cell:
-        total = cell.get("passed", 0) + cell.get("failed", 0) + cell.get("skipped", 0)
-        return f"{verdict} {cell.get('passed', 0)}/{total}"
-    return verdict
+# Each cell starts with the catalog's stage; a failed test needs the catalog's explanation.
+MATRIX_STYLE = MarkdownStyle(
+    columns=(),
+    proof_column=False,
+    seconds=False,
+    profiles=False,
+    failure_note="- {feature} on {release}: failed `{test}` - {explanation}",
+    reason_note="- {feature} on {release} ({verdict}): {reason}",
+    notes=(Notes("## Cells that did not pass", ("reason", "failure")),),
+)
+
+
+def _grid(matrix: Mapping[str, Any]) -> Grid:
+    """The grid of ``merge``'s rows: the stage, the report's verdict and counts, the reason
+    (skips, or why the release did not run), the failed tests and the proof's summary."""
+    releases = tuple(r["release"] for r in matrix["releases"])
+    rows = []
+    for row in matrix["features"]:
+        cells = {}
+        for release in releases:
+            cell = row["releases"][release]
+            cells[release] = Cell(
+                verdict=cell["verdict"],
+                tally=Tally.of(cell),
+                reasons=(cell["reason"],) if cell.get("reason") else (),
+                failures=tuple(Failure(test) for test in cell.get("failed_tests", ())),
+                proof=Proof(cell["proof"]) if cell.get("proof") else None,
+                stage=cell["stage"],
+                explanation=cell.get("explained")
+                or "NOT EXPLAINED in the catalog (feature.matrix)",
+            )
+        rows.append(Row(row["feature"], row["reference"], row["sig"], tuple(row["gates"]), cells))
+    return Grid(releases, tuple(rows))
 
 
 def _kind_version(path: str | None) -> str:

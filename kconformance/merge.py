@@ -23,6 +23,8 @@ from typing import Any
 
 from kconformance.catalog import release_key
 from kconformance.errors import KconformanceError
+from kconformance.grid.markdown import MarkdownStyle, Notes, notes, table
+from kconformance.grid.model import from_report
 
 REPORT_NAME = "kconformance-report.json"
 SHARD_NAME = "shard.json"
@@ -188,61 +190,35 @@ def merge(reports: list[Path], shards: Iterable[Shard] = ()) -> dict[str, Any]:
     }
 
 
-_MARK = {
-    "passed": "passed",
-    "partial": "partial",
-    "configured": "configured",
-    "failed": "**FAILED**",
-    "skipped": "skipped",
-    "not testable": "not testable",
-    "not run": "-",
-    "missing": "**MISSING**",
-}
+# The nightly's job summary: compact, one column per release, failures and skips listed once.
+SUMMARY_STYLE = MarkdownStyle(
+    columns=("sig",),
+    proof_column=False,
+    seconds=True,
+    profiles=False,
+    not_run="-",
+    failure_note="- {feature} on {release}: `{test}`: {reason}",
+    reason_note="- {feature} on {release}: {reason}",
+    notes=(
+        Notes("### Failures", ("failure",), sort=True),
+        Notes("### Skip reasons", ("reason", "proof"), sort=True),
+    ),
+)
 
 
 def markdown(merged: dict[str, Any]) -> str:
-    """The matrix as a GitHub-flavoured table, then totals and skip reasons."""
-    releases = merged["releases"]
-    lines = [
-        "## kconformance: feature x release",
-        "",
-        "| Feature | KEP | SIG | " + " | ".join(releases) + " |",
-        "|---|---|---|" + "---|" * len(releases),
-    ]
-    totals = {verdict: 0 for verdict in _MARK}
-    notes = []
-    failures = []
-    for row in sorted(merged["features"], key=lambda r: (r["sig"], r["feature"])):
-        cells = []
-        for release in releases:
-            cell = row["releases"][release]
-            verdict = cell["verdict"]
-            totals[verdict] += 1
-            text = _MARK[verdict]
-            if "passed" in cell:
-                count = cell["passed"] + cell["failed"] + cell["skipped"]
-                text += f" {cell['passed']}/{count}, {cell['seconds']}s"
-            if cell.get("proof", {}).get("verdict", "not run") != "not run":
-                text += f"; off: {cell['proof']['verdict']}"
-            cells.append(text)
-            for reason in cell.get("reasons", []) if verdict != "missing" else []:
-                notes.append(f"- {row['feature']} on {release}: {reason}")
-            for failure in cell.get("failures", []):
-                failures.append(
-                    f"- {row['feature']} on {release}: `{failure['test']}`: {failure['reason']}"
-                )
-        lines.append(
-            f"| {row['feature']} | {row.get('reference', row['kep'])} | {row['sig']} | "
-            + " | ".join(cells)
-            + " |"
-        )
-    lines += [
-        "",
+    """The matrix as a GitHub-flavoured table (by SIG, then feature), totals, the shards that
+    said something or left no report, then failures and skip reasons."""
+    rows = sorted(merged["features"], key=lambda r: (r["sig"], r["feature"]))
+    grid = from_report(merged["releases"], [_without_shard_notes(row) for row in rows])
+    totals = grid.verdicts()
+    lines = ["## kconformance: feature x release", "", *table(grid, SUMMARY_STYLE), ""]
+    lines.append(
         f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped, "
         f"{totals['not run']} not run"
         + (f", {totals['missing']} missing" if totals["missing"] else "")
-        + f" (feature x release cells, {len(merged['sources'])} reports)",
-    ]
+        + f" (feature x release cells, {len(merged['sources'])} reports)"
+    )
     shards = [s for s in merged.get("shards", []) if s["notes"] or not s["report"]]
     if shards:
         lines += ["", "### Shards", ""] + [
@@ -250,8 +226,16 @@ def markdown(merged: dict[str, Any]) -> str:
             + "; ".join(s["notes"])
             for s in shards
         ]
-    if failures:
-        lines += ["", "### Failures", ""] + sorted(set(failures))
-    if notes:
-        lines += ["", "### Skip reasons", ""] + sorted(set(notes))
+    lines += notes(grid, SUMMARY_STYLE)
     return "\n".join(lines) + "\n"
+
+
+def _without_shard_notes(row: dict[str, Any]) -> dict[str, Any]:
+    """A missing cell's reasons are its shard's notes: listed once, under Shards."""
+    cells = row["releases"].items()
+    return {
+        **row,
+        "releases": {
+            r: {"verdict": "missing"} if c["verdict"] == "missing" else c for r, c in cells
+        },
+    }

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from kconformance.catalog import Catalog
+from kconformance.grid.markdown import MarkdownStyle, Notes, notes, table
+from kconformance.grid.model import from_report
 from kconformance.pool import Event
 
 
@@ -270,55 +272,24 @@ def _proof_cell(runs: list[TestResult]) -> dict[str, Any]:
     }
 
 
-def _proof_text(proof: dict[str, Any]) -> str:
-    """'off: 2/3 proved, 1 gated at API' style, or the verdict alone where nothing ran."""
-    if proof["verdict"] in ("not run", "cannot be switched off"):
-        return proof["verdict"]
-    counts = proof.get("outcomes") or {"proved": proof["proved"]}
-    parts = [f"{proof['proved']}/{proof['ran']} proved"] + [
-        f"{n} {k}" for k, n in counts.items() if k != "proved"
-    ]
-    return f"{proof['verdict']}: " + ", ".join(parts)
+# The run's own record: everything the grid has, the proof in a column of its own.
+REPORT_STYLE = MarkdownStyle(
+    columns=("sig", "gates"),
+    proof_column=True,
+    seconds=True,
+    profiles=True,
+    failure_note="- {feature} on {release}: FAILED {test}: {reason}",
+    reason_note="- {feature} on {release} ({verdict}): {reason}",
+    notes=(Notes("## Reasons", ("failure", "reason", "proof")),),
+)
 
 
 def _markdown(
     rows: list[dict[str, Any]], releases: list[str], generated: str, undeleted: Sequence[str] = ()
 ) -> str:
-    head = (
-        "| Feature | KEP / PR | SIG | Gates | "
-        + " | ".join(f"{r} | {r} proof" for r in releases)
-        + " |"
-    )
-    sep = "|---|---|---|---|" + "---|---|" * len(releases)
-    lines = [f"# kconformance report ({generated})", "", head, sep]
-    notes = []
-    for row in rows:
-        cells = []
-        for release in releases:
-            cell = row["releases"][release]
-            text = cell["verdict"]
-            if "passed" in cell:
-                text += f" ({cell['passed']}/{cell['passed'] + cell['failed'] + cell['skipped']}, "
-                text += f"{cell['seconds']}s, {'/'.join(cell['profiles'])})"
-            for failure in cell.get("failures", []):
-                notes.append(
-                    f"- {row['feature']} on {release}: FAILED {failure['test']}: "
-                    f"{failure['reason']}"
-                )
-            for reason in cell.get("reasons", []):
-                notes.append(f"- {row['feature']} on {release}: {reason}")
-            for reason in cell["proof"].get("reasons", []):
-                notes.append(f"- {row['feature']} on {release} (proof): {reason}")
-            cells.append(text)
-            cells.append(_proof_text(cell["proof"]))
-        gates = ", ".join(row["gates"]) or "none"
-        lines.append(
-            f"| {row['feature']} | {row['reference']} | {row['sig']} | {gates} | "
-            + " | ".join(cells)
-            + " |"
-        )
-    if notes:
-        lines += ["", "## Reasons", ""] + notes
+    grid = from_report(releases, rows)
+    lines = [f"# kconformance report ({generated})", ""]
+    lines += table(grid, REPORT_STYLE) + notes(grid, REPORT_STYLE)
     if undeleted:
         lines += ["", "## Clusters not deleted", ""]
         lines += [
