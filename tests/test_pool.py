@@ -59,16 +59,24 @@ def profile():
 
 
 def make_pool(
-    tmp_path: Path, run_id="r1", owner=None, keep=False, fail=False, fail_delete=False
+    tmp_path: Path,
+    run_id="r1",
+    owner=None,
+    keep=False,
+    fail=False,
+    fail_delete=False,
+    driver=None,
+    creation_slots=1,
 ) -> ClusterPool:
     return ClusterPool(
         run_dir=tmp_path / "runs" / run_id,
         registry=Registry(tmp_path / "registry"),
-        driver=FakeDriver(tmp_path / "kind", fail=fail, fail_delete=fail_delete),
+        driver=driver or FakeDriver(tmp_path / "kind", fail=fail, fail_delete=fail_delete),
         run_id=run_id,
         owner_pid=owner or os.getpid(),
         keep=keep,
         artifacts_dir=tmp_path / "artifacts",
+        creation_slots=creation_slots,
     )
 
 
@@ -229,9 +237,7 @@ def test_prefetchers_create_in_test_order_one_per_slot_however_many_workers(tmp_
         resolve_profile(catalog, p, "1.28") for p in ("gates", "baseline", "nodeport", "kms")
     ]
     driver = SlowDriver(tmp_path / "kind")
-    pool = make_pool(tmp_path)
-    pool.driver = driver
-    pool.creation_slots = 2
+    pool = make_pool(tmp_path, driver=driver, creation_slots=2)
     for p in profiles:  # tests take each cluster at once (else prefetch holds back)
         pool.mark_used(p)
     threads = [pool.prefetch(profiles, worker_index=i) for i in range(4)]
@@ -249,9 +255,7 @@ def test_creations_beyond_the_slots_wait_for_one(tmp_path):
     catalog = default_catalog()
     profiles = [resolve_profile(catalog, p, "1.28") for p in ("gates", "baseline", "nodeport")]
     driver = SlowDriver(tmp_path / "kind")
-    pool = make_pool(tmp_path)
-    pool.driver = driver
-    pool.creation_slots = 1
+    pool = make_pool(tmp_path, driver=driver)
     threads = [threading.Thread(target=pool.acquire, args=(p,)) for p in profiles]
     for thread in threads:
         thread.start()
@@ -261,11 +265,10 @@ def test_creations_beyond_the_slots_wait_for_one(tmp_path):
 
 
 def test_prefetch_waits_while_ready_clusters_are_unused(tmp_path, monkeypatch):
-    monkeypatch.setattr("kconformance.pool.PREFETCH_POLL_SECONDS", 0.01)
+    monkeypatch.setattr("kconformance.creation.PREFETCH_POLL_SECONDS", 0.01)
     catalog = default_catalog()
     profiles = [resolve_profile(catalog, p, "1.28") for p in ("gates", "baseline")]
     pool = make_pool(tmp_path)
-    pool.creation_slots = 1
     thread = pool.prefetch(profiles, worker_index=0)
     assert thread is not None
     thread.join(timeout=1.0)  # gates is ready and idle: the prefetcher holds back baseline

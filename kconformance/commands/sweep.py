@@ -7,8 +7,8 @@ import argparse
 
 from kconformance.artifacts import cache_dir
 from kconformance.commands.machine import LazyKind, exit_status, print_event, registry
-from kconformance.pool import sweep_dead_runs
 from kconformance.runtime import sweep_run_dirs
+from kconformance.teardown import sweep_dead_runs
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
