@@ -12,15 +12,13 @@ from typing import Any
 
 from kconformance.catalog import Catalog, Feature
 from kconformance.errors import ProfileError
-from kconformance.profiles import (
-    Profile,
+from kconformance.offprofiles import (
     feature_can_be_off,
-    feature_off_reason,
     proof_impossible_reason,
     resolve_off_profile,
-    resolve_profile,
-    validate_profile,
 )
+from kconformance.profilechecks import validate_profile
+from kconformance.profiles import Profile, feature_off_reason, resolve_profile
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from kconformance.errors import ClusterError, KconformanceError
 from kconformance.existing_cluster import not_made_from
 from kconformance.ordering import DURATIONS_FILE, order_by_profile, read_durations
 from kconformance.planning import TestPlan, plan_test, validate_run_profiles
-from kconformance.profiles import validate_profile
+from kconformance.profilechecks import validate_profile
 from kconformance.report import ReportCollector
 from kconformance.runtime import Run, RunIdentity
 from kconformance.settings import add_free_aliases, add_options, read_settings

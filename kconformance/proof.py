@@ -2,7 +2,7 @@
 
 A conformance verdict is only worth something if the test could have failed. ``--prove`` adds,
 for each test of a catalog feature, a second run on the profile where that feature is off
-(``profiles.resolve_off_profile``: the feature's own profile with its gate still on in the
+(``offprofiles.resolve_off_profile``: the feature's own profile with its gate still on in the
 kube-apiserver, so the API accepts its fields, and off in the components of the catalog's
 ``behaviour_in``; a behaviour of the kube-apiserver itself is off there too). There the outcome is
 inverted: a test that fails has proved its feature ("proved"); one that still passes is reported

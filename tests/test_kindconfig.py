@@ -11,7 +11,8 @@ import yaml
 from kconformance.catalog import default_catalog
 from kconformance.commands.render_configs import rendered_configs, rendered_files
 from kconformance.kindconfig import kind_config
-from kconformance.profiles import resolve_off_profile, resolve_profile
+from kconformance.offprofiles import resolve_off_profile
+from kconformance.profiles import resolve_profile
 
 CONFIGS = Path(__file__).parent.parent / "kind-configs"
 

@@ -9,13 +9,9 @@ import pytest
 
 from kconformance.catalog import default_catalog
 from kconformance.errors import ProfileError
-from kconformance.profiles import (
-    feature_off_reason,
-    parse_gate_list,
-    resolve_off_profile,
-    resolve_profile,
-    validate_profile,
-)
+from kconformance.offprofiles import resolve_off_profile
+from kconformance.profilechecks import validate_profile
+from kconformance.profiles import feature_off_reason, parse_gate_list, resolve_profile
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from kconformance.catalog import default_catalog
 from kconformance.kindconfig import config_filename, files_dirname, render, rendered_node_files
-from kconformance.profiles import resolve_profile, validate_profile
+from kconformance.profilechecks import validate_profile
+from kconformance.profiles import resolve_profile
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 
 from kconformance.catalog import default_catalog, normalize_release
-from kconformance.profiles import parse_gate_list, resolve_profile, validate_profile
+from kconformance.profilechecks import validate_profile
+from kconformance.profiles import parse_gate_list, resolve_profile
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
