@@ -18,16 +18,36 @@ from typing import TYPE_CHECKING
 import yaml
 
 from kconformance.artifacts import cache_dir
-from kconformance.catalog import normalize_release
+from kconformance.catalog import Release, normalize_release
 from kconformance.errors import ClusterError, ConfigError, KconformanceError
 from kconformance.featurestate import live_feature_off_reason, parse_feature_metrics
-from kconformance.profiles import resolve_profile
+from kconformance.profiles import Profile, resolve_profile
 from kconformance.registry import ClusterRecord, Registry
 from kconformance.settings import Settings
 
 if TYPE_CHECKING:
     from kconformance.client import Cluster
     from kconformance.planning import TestPlan
+
+
+def profile_settings(profile: Profile, release: Release) -> str:
+    """The component settings ``profile`` adds to its release's, in one line ('' if none).
+
+    The profile's, not the test's feature's: a feature can rely on settings another feature of
+    its profile brings (prefer-closest-NUMA placement on the topology options' kubelet config).
+    """
+    kubelet = sorted(key for key in profile.kubelet if key not in release.kubelet)
+    parts = [f"kubelet {', '.join(kubelet)}"] if kubelet else []
+    for what, pairs in (
+        ("kube-apiserver", profile.apiserver_args),
+        ("kube-controller-manager", profile.controller_manager_args),
+        ("kubelet flags", profile.kubelet_args),
+        ("kubelet environment", profile.kubelet_env),
+        ("node files", profile.node_files),
+    ):
+        if pairs:
+            parts.append(f"{what} {', '.join(key for key, _value in pairs)}")
+    return "; ".join(parts)
 
 
 @dataclass
@@ -126,16 +146,12 @@ class ExistingCluster:
             return None
         if off:
             return off
-        if (
-            feature.kubelet_for(cluster.release)
-            or feature.apiserver_args
-            or feature.controller_manager_args
-            or feature.kubelet_args
-            or feature.node_files
-        ):
+        record = self.made_here(cluster)  # a cluster kconformance made from the profile has them
+        settings = profile_settings(plan.profile, catalog.release(cluster.release))
+        if settings and (record is None or record.profile_key != plan.profile.key):
             return (
-                f"{feature.name} needs profile {plan.profile.name!r} component settings that an "
-                "existing cluster is not checked for; run it on kind"
+                f"{feature.name} needs profile {plan.profile.name!r} settings that an existing "
+                f"cluster is not checked for ({settings}); run it on kind"
             )
         if plan.profile.nodes > 1:
             return f"{feature.name} needs a {plan.profile.nodes}-node profile; run it on kind"

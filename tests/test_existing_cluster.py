@@ -124,6 +124,30 @@ def test_what_the_cluster_lacks_is_named_in_the_skip(users_cluster):
     )
 
 
+NUMA_SUITE = """
+import pytest
+
+@pytest.mark.feature("TopologyManagerPreferClosestNUMAPlacement")
+def test_placement(cluster):
+    pass
+"""
+
+
+def test_settings_the_profile_gets_from_another_feature_are_named_in_the_skip(users_cluster):
+    """The placement feature has no kubelet settings of its own: its profile has them, from the
+    topology options feature. The test was run, and failed, on a cluster without them."""
+    users_cluster.makepyfile(**{"suites/test_mine": NUMA_SUITE})
+    result = run(users_cluster)
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED*TopologyManagerPreferClosestNUMAPlacement needs profile 'topology-options' "
+            "settings that an existing cluster is not checked for (kubelet "
+            "topologyManagerPolicy, topologyManagerPolicyOptions); run it on kind"
+        ]
+    )
+
+
 def test_a_cluster_kconformance_made_here_runs_what_it_has(users_cluster, tmp_path):
     """A kept cluster of profile kms (two nodes, the API versions served), reached through a
     kubeconfig of its own: its kind node containers and its component are there."""
