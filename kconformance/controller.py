@@ -24,6 +24,7 @@ from kconformance.lifetimes import ClusterLifetimes, write_plan
 from kconformance.ordering import DURATIONS_FILE, record_durations
 from kconformance.report import ReportCollector
 from kconformance.runtime import Run
+from kconformance.settings import spelled
 from kconformance.stash import tests_by_profile
 from kconformance.terminal import write_line
 
@@ -141,7 +142,7 @@ class ControllerPlugin:
         try:
             self.run.preflight(profiles)
         except KconformanceError as exc:
-            raise pytest.UsageError(str(exc)) from None
+            raise pytest.UsageError(spelled(str(exc), self.clashes)) from None
 
     # -- xdist: the workers -------------------------------------------------------------------
     @pytest.hookimpl(optionalhook=True)
@@ -184,7 +185,7 @@ class ControllerPlugin:
                 error = str(exc)
         run.write_preflight_verdict(error)
         if error:
-            raise pytest.UsageError(error)
+            raise pytest.UsageError(spelled(error, self.clashes))
 
     def _tail_events(self) -> None:
         # tailing a file: the only polling in the tool, and not a test wait

@@ -88,7 +88,7 @@ class ExistingCluster:
             said = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             raise ClusterError(
                 f"--kubeconfig {path}: cannot reach the cluster ({said}); check it runs: "
-                f"kubectl --kubeconfig {path} get nodes"
+                f"KUBECONFIG={path} kubectl get nodes"
             ) from None
         release = normalize_release(version)
         if requested and requested != [release]:

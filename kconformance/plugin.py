@@ -28,7 +28,7 @@ from kconformance.planning import TestPlan, plan_test, validate_run_profiles
 from kconformance.profilechecks import validate_profile
 from kconformance.report import ReportCollector
 from kconformance.runtime import Run, RunIdentity
-from kconformance.settings import add_free_aliases, add_options, read_settings
+from kconformance.settings import add_free_aliases, add_options, read_settings, spelled
 from kconformance.stash import COLLECTOR, PLAN, REPORTS, RUN, WORKSPACE, needed_profiles
 from kconformance.terminal import write_line
 from kconformance.worker import WorkerPlugin
@@ -96,7 +96,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if not is_worker:
             validate_run_profiles(settings)
     except KconformanceError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise _usage_error(config, exc) from None
     if is_worker:
         workerinput = config.workerinput  # type: ignore[attr-defined]
         identity = RunIdentity.from_workerinput(workerinput)
@@ -107,7 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
     run.log = lambda line: write_line(config, line)
     if settings.existing_cluster:
         requested = list(settings.releases) if config.getoption("kc_k8s_version") else None
-        _adopt_server_release(run, requested)
+        _adopt_server_release(config, run, requested)
     config.stash[RUN] = run
     config.stash[COLLECTOR] = ReportCollector(settings.catalog)
     # One plugin object per role, as pytest-xdist does (DSession / WorkerInteractor): the
@@ -125,13 +125,18 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(proof.ProofVerdicts(), "kconformance-proof")
 
 
-def _adopt_server_release(run: Run, requested: list[str] | None) -> None:
+def _usage_error(config: pytest.Config, exc: KconformanceError) -> pytest.UsageError:
+    """A refusal (exit 4, one line) naming the options as they can be passed here."""
+    return pytest.UsageError(spelled(str(exc), config.stash.get(ALIAS_CLASHES, [])))
+
+
+def _adopt_server_release(config: pytest.Config, run: Run, requested: list[str] | None) -> None:
     """Against an existing cluster, the release is the server's, so skips match what it runs;
     a --k8s-version that names another release is refused."""
     try:
         run.existing.adopt_server_release(requested)
     except KconformanceError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise _usage_error(config, exc) from None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -213,7 +218,7 @@ def _plan_items(config: pytest.Config, items: list[pytest.Item]) -> None:
                 validate_profile(catalog, plan.profile)
                 validated.add(plan.profile.hash)
         except KconformanceError as exc:
-            raise pytest.UsageError(str(exc)) from None
+            raise _usage_error(config, exc) from None
         if not plan.skip and not settings.existing_cluster:
             reason = components.skip_reason(catalog, plan.profile)
             if reason:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,6 +201,15 @@ def add_free_aliases(parser: Any) -> list[str]:
             continue
         group.addoption(alias, dest=dest, default=None, help=f"alias of {_CANONICAL[alias]}")
     return clashes
+
+
+def spelled(message: str, clashes: Iterable[str]) -> str:
+    """``message`` with each plain option name another plugin owns here (``clashes``) spelled
+    as ours, ``--kc-...``: a refusal must name an option the user can pass in this environment
+    (next to pytest-kubernetes, ``--k8s-version 1.36`` would reach that plugin, not us)."""
+    for alias in clashes:
+        message = re.sub(rf"(?<![\w-]){re.escape(alias)}(?![\w-])", _CANONICAL[alias], message)
+    return message
 
 
 def _creation_slots(value: int | None) -> int:

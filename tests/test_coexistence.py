@@ -59,3 +59,27 @@ def test_plain_names_are_aliases_when_free(pytester: pytest.Pytester):
     )
     result = pytester.runpytest_inprocess("--k8s-version", "1.28", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_a_refusal_names_the_options_that_are_ours_here(pytester: pytest.Pytester):
+    """Next to pytest-kubernetes, "pass --k8s-version 1.28" would send the user to that plugin:
+    refusals spell the clashing names as --kc-*."""
+    pytester.makeini("[pytest]\n")
+    pytester.makepyfile(test_options=SUITE, other_k8s_plugin=OTHER_PLUGIN)
+    pytester.syspathinsert()
+    result = pytester.runpytest_inprocess(
+        "-p", "other_k8s_plugin", "--kc-kubeconfig", "missing.yaml", "-p", "no:cacheprovider"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.stderr.lines if line.strip()]
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("ERROR: --kc-kubeconfig missing.yaml"), errors
+
+
+def test_spelled_leaves_other_words_alone():
+    from kconformance.settings import spelled
+
+    message = "--k8s-version 1.36: pass --k8s-version 1.28 (not --k8s-versions, --kc-kubeconfig)"
+    assert spelled(message, ["--k8s-version", "--kubeconfig"]) == (
+        "--kc-k8s-version 1.36: pass --kc-k8s-version 1.28 (not --k8s-versions, --kc-kubeconfig)"
+    )

@@ -88,6 +88,7 @@ def test_unreachable_existing_cluster_is_one_line(_private_cache, tmp_path, monk
     with pytest.raises(ClusterError) as info:
         run.existing.adopt_server_release()
     assert "\n" not in str(info.value)
-    assert "cannot reach the cluster (Connection refused); check it runs: kubectl" in str(
+    assert "cannot reach the cluster (Connection refused); check it runs: KUBECONFIG=" in str(
         info.value
     )
+    assert str(info.value).endswith(" kubectl get nodes")
