@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from kubernetes.client.exceptions import ApiException
@@ -145,65 +145,34 @@ def wait_for(
     """
     explicit_fail = fail if callable(fail) else None
     terminal = terminal_check(kind, bool(name)) if fail is TERMINAL else None
-    resource = cluster.resource(kind, api_version)
-    field_selector = f"metadata.name={name}" if name else None
+    watched = _Watched(cluster.resource(kind, api_version), name, namespace, label_selector)
+    what = description or f"{kind} {name or label_selector or ''}".strip()
     deadline = time.monotonic() + timeout
-    objects: dict[str, Obj] = {}
-
-    def view() -> Any:
-        if name:
-            return objects.get(name)
-        return sorted(objects.values(), key=_name)
-
-    def stop(current: Any, message: str) -> None:
-        what = description or f"{kind} {name or label_selector or ''}".strip()
-        raise WaitStopped(f"{what}: {message}; last state: {_summary(current)}")
 
     def settled() -> bool:
-        current = view()
+        current = watched.view()
         if explicit_fail is not None and (message := explicit_fail(current)):
-            stop(current, message)
+            raise WaitStopped(f"{what}: {message}; last state: {_summary(current)}")
         if predicate(current):
             return True
         if terminal is not None and (message := terminal(current)):
-            stop(current, f"stopped early, this state cannot be left: {message}")
+            raise WaitStopped(
+                f"{what}: stopped early, this state cannot be left: {message}; "
+                f"last state: {_summary(current)}"
+            )
         return False
 
-    @transient_retry
-    def list_now() -> str:
-        listing = resource.get(
-            namespace=namespace, field_selector=field_selector, label_selector=label_selector
-        )
-        objects.clear()
-        for item in listing.to_dict().get("items", []):
-            objects[_name(item)] = item
-        return str(listing.metadata.resourceVersion)
-
     while True:
-        resource_version = list_now()
+        resource_version = watched.list()
         if settled():
-            return view()
+            return watched.view()
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         try:
-            for event in resource.watch(
-                namespace=namespace,
-                field_selector=field_selector,
-                label_selector=label_selector,
-                resource_version=resource_version,
-                timeout=max(1, int(min(remaining, 60))),
-            ):
-                obj = event["raw_object"]
-                if event["type"] == "ERROR":
-                    _raise_unless_relist(obj)
-                    break  # 410 Gone (the resourceVersion expired) or transient: list again
-                if event["type"] == "DELETED":
-                    objects.pop(_name(obj), None)
-                elif event["type"] in ("ADDED", "MODIFIED"):
-                    objects[_name(obj)] = obj
+            for _ in watched.changes(resource_version, remaining):
                 if settled():
-                    return view()
+                    return watched.view()
                 if time.monotonic() >= deadline:
                     break
         except Exception as exc:  # a dropped watch is normal; anything else is raised
@@ -211,10 +180,58 @@ def wait_for(
                 raise
         if time.monotonic() >= deadline:
             break
-    what = description or f"{kind} {name or label_selector or ''}".strip()
     raise WaitTimeout(
-        f"timed out after {timeout:.0f}s waiting for {what}; last state: {_summary(view())}"
+        f"timed out after {timeout:.0f}s waiting for {what}; last state: {_summary(watched.view())}"
     )
+
+
+class _Watched:
+    """What a wait sees of one kind: listed for a resourceVersion, then kept current from the
+    watch's events; one object by name, or the list a label selector matches."""
+
+    def __init__(
+        self, resource: Any, name: str | None, namespace: str | None, label_selector: str | None
+    ) -> None:
+        self.resource = resource
+        self.name = name
+        self.query = {
+            "namespace": namespace,
+            "field_selector": f"metadata.name={name}" if name else None,
+            "label_selector": label_selector,
+        }
+        self.objects: dict[str, Obj] = {}
+
+    def view(self) -> Any:
+        if self.name:
+            return self.objects.get(self.name)
+        return sorted(self.objects.values(), key=_name)
+
+    @transient_retry
+    def list(self) -> str:
+        """List anew; returns the resourceVersion to watch from."""
+        listing = self.resource.get(**self.query)
+        self.objects.clear()
+        for item in listing.to_dict().get("items", []):
+            self.objects[_name(item)] = item
+        return str(listing.metadata.resourceVersion)
+
+    def changes(self, resource_version: str, remaining: float) -> Iterator[None]:
+        """Apply each watch event, yielding after each; ends when the watch does, or on an
+        ERROR event that asks for a new list (410 Gone, or transient; others are raised)."""
+        for event in self.resource.watch(
+            **self.query,
+            resource_version=resource_version,
+            timeout=max(1, int(min(remaining, 60))),
+        ):
+            obj = event["raw_object"]
+            if event["type"] == "ERROR":
+                _raise_unless_relist(obj)
+                return  # 410 Gone (the resourceVersion expired) or transient: list again
+            if event["type"] == "DELETED":
+                self.objects.pop(_name(obj), None)
+            elif event["type"] in ("ADDED", "MODIFIED"):
+                self.objects[_name(obj)] = obj
+            yield
 
 
 def _is_gone(exc: BaseException) -> bool:
