@@ -185,7 +185,11 @@ def _status(job: dict | None) -> dict:
 @pytest.mark.feature("JobPodReplacementPolicy")
 def test_replacement_policy_failed_waits_for_termination(kube: Kube) -> None:
     """With podReplacementPolicy: Failed, a deleted pod that ignores SIGTERM is reported in
-    status.terminating and is not replaced until it is gone.
+    status.terminating (not yet failed) and is not replaced until it has terminated: phase
+    Failed, which the kubelet writes when the grace period ends. The pod object may outlive that
+    (the kubelet removes it after its final status write), so the replacement may appear next to
+    a Failed old pod, never next to a running one (upstream's e2e: terminating 1, active 0,
+    failed 0, then active 1, failed 1, terminating 0).
 
     Where the article differs: it names the default "FailedOrTerminating"; the API's enum is
     TerminatingOrFailed (batch/v1 PodReplacementPolicy).
@@ -205,23 +209,31 @@ def test_replacement_policy_failed_waits_for_termination(kube: Kube) -> None:
         description="status.terminating to be 1",
     )
     assert not job["status"].get("active")
+    assert not job["status"].get("failed")
+
+    def old_pod_running(pods: list[dict]) -> bool:
+        """The deleted pod still exists and has not reached a terminal phase."""
+        return any(
+            p["metadata"]["name"] == first
+            and p["status"].get("phase") not in ("Failed", "Succeeded")
+            for p in pods
+        )
+
+    def replacements(pods: list[dict]) -> list[str]:
+        return [p["metadata"]["name"] for p in pods if p["metadata"]["name"] != first]
 
     def early_replacement(pods: list[dict]) -> str | None:
-        names = {p["metadata"]["name"] for p in pods}
-        if first in names and len(names) > 1:
+        if old_pod_running(pods) and replacements(pods):
             return "a replacement pod was created while the old one was still terminating"
         return None
 
     kube.wait_for(
         "Pod",
-        lambda pods: (
-            [p["metadata"]["name"] for p in pods if p["metadata"]["name"] != first]
-            and first not in {p["metadata"]["name"] for p in pods}
-        ),
+        lambda pods: replacements(pods) and not old_pod_running(pods),
         label_selector=f"job-name={name}",
         fail=early_replacement,
         timeout=FAILED_GRACE + 120,
-        description="the old pod to go and a replacement to appear",
+        description="the old pod to terminate (gone or phase Failed) and a replacement to appear",
     )
     job = kube.wait_for(
         "Job",
