@@ -27,14 +27,16 @@ Obj = dict[str, Any]
 FailCheck = Callable[[Any], str | None]
 
 # Container waiting reasons the kubelet does not get out of by itself within a test's time: the
-# image cannot be pulled or named, or the container's config (a missing ConfigMap key) is wrong.
+# image cannot be pulled or named (every image is preloaded: there is no registry to retry).
+# Not CreateContainerConfigError: the kubelet retries it on every sync and it clears by itself,
+# e.g. "services have not yet been read at least once" on a node that has just joined (seen as
+# kube-proxy's state on a loaded two-node cluster's worker).
 STUCK_WAITING_REASONS: Final = frozenset(
     {
         "ImagePullBackOff",
         "ErrImagePull",
         "ErrImageNeverPull",
         "InvalidImageName",
-        "CreateContainerConfigError",
     }
 )
 

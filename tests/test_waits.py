@@ -102,13 +102,20 @@ def test_failed_pod_stops_a_wait_for_running_at_once():
         "ErrImagePull",
         "ErrImageNeverPull",
         "InvalidImageName",
-        "CreateContainerConfigError",
     ],
 )
 def test_stuck_container_stops_the_wait_with_its_reason(reason):
     cluster = FakeCluster(FakeResource([pod("Pending", waiting=reason)]))
     with pytest.raises(AssertionError, match=f"container app is waiting in {reason}: pull failed"):
         wait_for(cluster, "Pod", running, name="p", timeout=30)
+
+
+def test_a_config_error_the_kubelet_retries_does_not_stop_the_wait():
+    """CreateContainerConfigError clears by itself (a new node's kubelet before its first
+    Service list): the wait goes on to the timeout instead of stopping."""
+    cluster = FakeCluster(FakeResource([pod("Pending", waiting="CreateContainerConfigError")]))
+    with pytest.raises(AssertionError, match="timed out"):
+        wait_for(cluster, "Pod", running, name="p", timeout=0.5)
 
 
 def test_stuck_container_in_a_label_selected_list_stops_the_wait():
