@@ -137,7 +137,7 @@ def crosscheck(
     rows = []
     for feature in catalog.features.values():
         for upstream in feature.upstream:
-            if upstream.get("suite") == "e2e_node":
+            if upstream.suite == "e2e_node":
                 rows.append(
                     (
                         feature.name,
@@ -149,7 +149,7 @@ def crosscheck(
                 )
                 continue
             result = run_upstream(
-                e2e_binary, kubeconfig, upstream["focus"], work_dir / slug(feature.name)
+                e2e_binary, kubeconfig, upstream.focus, work_dir / slug(feature.name)
             )
             verdict, seconds = ours.get(feature.name, ("not run", 0.0))
             rows.append((feature.name, verdict, result_label(result), seconds, result.seconds))

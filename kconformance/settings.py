@@ -21,7 +21,6 @@ from kconformance.catalog import (
     host_facts,
     load_catalog,
     normalize_release,
-    parse_catalog,
     release_key,
 )
 from kconformance.errors import CatalogError, ConfigError
@@ -268,13 +267,9 @@ def read_catalog(value: str | None) -> Catalog:
     if not isinstance(data, dict):
         raise ConfigError(f"--catalog {path}: not a mapping of releases, gates, features; {fix}")
     try:
-        return parse_catalog(data, str(path))
+        return Catalog.from_data(data, str(path))
     except CatalogError as exc:
         raise ConfigError(f"--catalog {exc}; {fix}") from None
-    except (KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise ConfigError(
-            f"--catalog {path}: not a kconformance catalog ({type(exc).__name__}: {exc}); {fix}"
-        ) from None
 
 
 def read_image_map(value: str | None) -> dict[str, str]:

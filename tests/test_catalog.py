@@ -7,10 +7,10 @@ import pytest
 from kconformance.catalog import (
     BEHAVIOUR_COMPONENTS,
     SIGS,
+    Catalog,
     Stage,
     default_catalog,
     normalize_release,
-    parse_catalog,
 )
 from kconformance.errors import CatalogError
 
@@ -122,20 +122,20 @@ def test_parse_rejects_feature_with_unknown_gate():
         }
     )
     with pytest.raises(CatalogError, match="gate 'Nope' is not defined"):
-        parse_catalog(data)
+        Catalog.from_data(data)
 
 
 def test_parse_rejects_bad_stage_code():
-    with pytest.raises(CatalogError, match="stage 'Q'"):
-        parse_catalog(_minimal(gates={"G": {"stages": {"1.28": "Q"}}}))
+    with pytest.raises(CatalogError, match=r"gates\.G\.stages\.1\.28: 'Q' is not one of 'A', 'B-'"):
+        Catalog.from_data(_minimal(gates={"G": {"stages": {"1.28": "Q"}}}))
 
 
 def test_parse_rejects_unknown_sig():
     data = _minimal(
         features={"F": {"kep": 1, "title": "t", "sig": "sig_x", "gates": [], "profile": "baseline"}}
     )
-    with pytest.raises(CatalogError, match="sig 'sig_x'"):
-        parse_catalog(data)
+    with pytest.raises(CatalogError, match=r"features\.F\.sig: 'sig_x' is not one of 'sig_node'"):
+        Catalog.from_data(data)
 
 
 def test_not_testable_item_needs_no_gates_or_profile_and_skips_with_its_reason():
@@ -149,7 +149,7 @@ def test_not_testable_item_needs_no_gates_or_profile_and_skips_with_its_reason()
             }
         }
     )
-    feature = parse_catalog(data).features["Moved"]
+    feature = Catalog.from_data(data).features["Moved"]
     assert feature.not_testable == "a Go code move"
     assert (feature.gates, feature.profile) == ((), "baseline")
     assert feature.unavailable_reason("1.28") == "not testable on a cluster: a Go code move"
@@ -159,8 +159,8 @@ def test_not_testable_needs_a_reason():
     data = _minimal(
         features={"F": {"kep": 1, "title": "t", "sig": "sig_apps", "not_testable": " "}}
     )
-    with pytest.raises(CatalogError, match="not_testable needs a reason"):
-        parse_catalog(data)
+    with pytest.raises(CatalogError, match="not_testable: needs a reason"):
+        Catalog.from_data(data)
 
 
 def test_item_without_kep_names_its_pull_request():
@@ -169,7 +169,7 @@ def test_item_without_kep_names_its_pull_request():
             "F": {"pr": 116720, "title": "t", "sig": "sig_cli", "gates": [], "profile": "baseline"}
         }
     )
-    feature = parse_catalog(data).features["F"]
+    feature = Catalog.from_data(data).features["F"]
     assert (feature.kep, feature.pr, feature.reference) == (None, 116720, "PR #116720")
 
 
@@ -178,7 +178,7 @@ def test_item_needs_a_kep_or_a_pull_request():
         features={"F": {"title": "t", "sig": "sig_cli", "gates": [], "profile": "baseline"}}
     )
     with pytest.raises(CatalogError, match="missing kep"):
-        parse_catalog(data)
+        Catalog.from_data(data)
 
 
 def test_deprecated_stages_carry_their_default():
@@ -209,39 +209,39 @@ def _feature(**fields):
 
 
 def test_behaviour_in_is_parsed():
-    assert parse_catalog(_minimal()).features["F"].behaviour_in == ("kubelet",)
+    assert Catalog.from_data(_minimal()).features["F"].behaviour_in == ("kubelet",)
 
 
 def test_gated_feature_must_say_where_its_behaviour_lives():
     with pytest.raises(CatalogError) as err:
-        parse_catalog(_feature(), source="my.yaml")
+        Catalog.from_data(_feature(), source="my.yaml")
     message = str(err.value)
-    assert message.startswith("my.yaml: feature F: missing behaviour_in")
+    assert message.startswith("my.yaml: features.F: missing behaviour_in")
     assert ", ".join(BEHAVIOUR_COMPONENTS) in message
 
 
 def test_behaviour_in_names_a_component():
     with pytest.raises(CatalogError) as err:
-        parse_catalog(_feature(behaviour_in=["kublet"]), source="my.yaml")
+        Catalog.from_data(_feature(behaviour_in=["kublet"]), source="my.yaml")
     message = str(err.value)
-    assert message.startswith("my.yaml: feature F: behaviour_in 'kublet' is not a component")
-    assert "kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy" in message
+    assert message.startswith("my.yaml: features.F.behaviour_in.0: 'kublet' is not one of")
+    assert "'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet'" in message
 
 
 def test_behaviour_in_must_be_where_a_gate_acts():
-    with pytest.raises(CatalogError, match=r"behaviour_in kube-proxy - none of its gates acts"):
-        parse_catalog(_feature(behaviour_in=["kube-proxy"]))
+    with pytest.raises(CatalogError, match=r"behaviour_in\.0: kube-proxy - none of its gates acts"):
+        Catalog.from_data(_feature(behaviour_in=["kube-proxy"]))
 
 
 def test_behaviour_in_is_a_non_empty_list_without_repeats():
     with pytest.raises(CatalogError, match="non-empty list"):
-        parse_catalog(_feature(behaviour_in=[]))
+        Catalog.from_data(_feature(behaviour_in=[]))
     with pytest.raises(CatalogError, match="names a component twice"):
-        parse_catalog(_feature(behaviour_in=["kubelet", "kubelet"]))
+        Catalog.from_data(_feature(behaviour_in=["kubelet", "kubelet"]))
 
 
 def test_a_feature_without_gate_needs_no_behaviour_in():
-    feature = parse_catalog(_feature(gates=[])).features["F"]
+    feature = Catalog.from_data(_feature(gates=[])).features["F"]
     assert feature.behaviour_in == ()
 
 
@@ -275,11 +275,37 @@ def test_apiserver_flags_name_the_gate_they_need(catalog):
     assert catalog.apiserver_flags["peer-ca-file"].gate_for("1.36") == (
         "UnknownVersionInteroperabilityProxy"
     )
-    with pytest.raises(CatalogError, match="apiserver flag x names unknown gate 'Nope'"):
-        parse_catalog(_minimal(apiserver_flags={"x": {"requires_gate": "Nope"}}))
+    with pytest.raises(
+        CatalogError, match="apiserver_flags.x.requires_gate: gate 'Nope' is not defined"
+    ):
+        Catalog.from_data(_minimal(apiserver_flags={"x": {"requires_gate": "Nope"}}))
 
 
 def test_proof_profile_names_are_reserved():
     data = _minimal(profiles={"baseline": {}, "off-gates": {}})
-    with pytest.raises(CatalogError, match="profile off-gates: names beginning with 'off-'"):
-        parse_catalog(data)
+    with pytest.raises(CatalogError, match="profiles.off-gates: names beginning with 'off-'"):
+        Catalog.from_data(data)
+
+
+def test_a_misspelt_key_is_refused_with_the_keys_allowed_there():
+    with pytest.raises(CatalogError) as err:
+        Catalog.from_data(_feature(behavior_in=["kubelet"]), source="my.yaml")
+    assert str(err.value).startswith(
+        "my.yaml: features.F: unknown key 'behavior_in'; allowed: kep, title, sig, pr, gates, "
+        "behaviour_in,"
+    )
+
+
+def test_an_unquoted_release_is_refused_with_how_to_write_it():
+    data = _minimal(gates={"G": {"components": ["kubelet"], "stages": {1.3: "A"}}})
+    with pytest.raises(
+        CatalogError, match=r"key 1.3 of gates.G.stages: YAML reads 1.3 as a number"
+    ):
+        Catalog.from_data(data)
+
+
+def test_a_plain_requirement_holds_in_every_release(catalog):
+    flag = catalog.apiserver_flags["peer-ca-file"]
+    assert {flag.gate_for(r) for r in catalog.release_names} == {
+        "UnknownVersionInteroperabilityProxy"
+    }

@@ -3,7 +3,6 @@ outputs (tests/fixtures/gatetable/<release>.json, written by ``verify-catalog --
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -156,9 +155,13 @@ def test_a_wrong_cell_is_reported(release):
     gate = catalog.gates["SidecarContainers"]
     stages = dict(gate.stages)
     stages[release] = Stage.BETA_OFF
-    wrong = dataclasses.replace(
-        catalog,
-        gates={**catalog.gates, "SidecarContainers": dataclasses.replace(gate, stages=stages)},
+    wrong = catalog.model_copy(
+        update={
+            "gates": {
+                **catalog.gates,
+                "SidecarContainers": gate.model_copy(update={"stages": stages}),
+            }
+        }
     )
     lines = verify_release(wrong, _binaries(release), Replay(_fixture(release)["outputs"]))
     assert lines and all(f"{release} SidecarContainers: catalog says B-" in x for x in lines)

@@ -23,6 +23,14 @@ users:
   user: {token: x}
 """
 
+# A catalog with one wrong stage code: refused in one line naming the path in the document.
+BROKEN_CATALOG = """releases: {"1.28": {kubernetes: v1.28.15}}
+profiles: {baseline: {}}
+gates:
+  SidecarContainers: {components: [kubelet], stages: {"1.28": B}}
+features: {}
+"""
+
 
 @pytest.fixture
 def inner(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
@@ -33,6 +41,7 @@ def inner(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyP
     (pytester.path / "kubeconfig").write_text(KUBECONFIG)
     (pytester.path / "bad.yaml").write_text("a: [1,\n")
     (pytester.path / "list.yaml").write_text("- 1\n- 2\n")
+    (pytester.path / "broken.yaml").write_text(BROKEN_CATALOG)
     return pytester
 
 
@@ -49,6 +58,11 @@ CASES = {
     "catalog-missing-keys": (
         ["--catalog", "kubeconfig"],
         "--catalog kubeconfig: missing top-level key 'releases'; pass a catalog file*",
+    ),
+    "catalog-broken": (
+        ["--catalog", "broken.yaml"],
+        "--catalog broken.yaml: gates.SidecarContainers.stages.1.28: 'B' is not one of 'A', *; "
+        "pass a catalog file*",
     ),
     "kubeconfig-missing": (
         ["--kubeconfig", "nope"],
@@ -78,7 +92,7 @@ CASES = {
 }
 
 
-END_TO_END_CASES = ["catalog-missing", "context-unknown", "manifests-dir-missing"]
+END_TO_END_CASES = ["catalog-missing", "catalog-broken", "context-unknown", "manifests-dir-missing"]
 
 
 @pytest.mark.parametrize("case", END_TO_END_CASES)
@@ -123,6 +137,7 @@ def test_every_bad_input_is_one_config_error_line(case, tmp_path, monkeypatch):
     (tmp_path / "kubeconfig").write_text(KUBECONFIG)
     (tmp_path / "bad.yaml").write_text("a: [1,\n")
     (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    (tmp_path / "broken.yaml").write_text(BROKEN_CATALOG)
     monkeypatch.chdir(tmp_path)
     args, line = CASES[case]
     options = {_DEST[args[i]]: args[i + 1] for i in range(0, len(args), 2)}

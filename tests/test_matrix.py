@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
@@ -196,9 +195,9 @@ def test_merge_has_a_row_per_feature_with_stage_verdict_and_proof(tmp_path):
 def test_a_failed_cell_carries_the_catalogs_explanation(tmp_path):
     catalog = default_catalog()
     sidecars = catalog.features["SidecarContainers"]
-    explained = dataclasses.replace(sidecars, matrix={"1.36": "a behaviour change in 1.36"})
-    catalog = dataclasses.replace(
-        catalog, features={**catalog.features, "SidecarContainers": explained}
+    explained = sidecars.model_copy(update={"matrix": {"1.36": "a behaviour change in 1.36"}})
+    catalog = catalog.model_copy(
+        update={"features": {**catalog.features, "SidecarContainers": explained}}
     )
     world = FakeWorld({"1.36"}, {"1.36": {"SidecarContainers": "failed"}})
     matrix = merge(catalog, _run(world, tmp_path, ["1.36"]), ["1.36"])
