@@ -4,7 +4,8 @@ The catalog is data (``data/catalog.yaml``); this module reads it into typed mod
 are in catalogentries.py) and checks that its parts agree, so that the rest of the tool can ask
 questions ("is this gate known in 1.30?", "what does the sidecar feature need on 1.28?") without a
 gate name appearing anywhere else in the code. A catalog that does not load is refused in one line
-naming the file and the path in the document.
+naming the file and the path in the document. The same models give the catalog's JSON Schema
+(catalogschema.py), which an editor uses to complete and check a catalog while it is written.
 """
 
 from __future__ import annotations
