@@ -16,6 +16,7 @@ from kconformance.commands import (
     matrix,
     merge_reports,
     render_configs,
+    schema,
     stress,
     sweep,
     validate,
@@ -32,6 +33,7 @@ COMMANDS = (
     merge_reports,
     validate,
     verify_catalog,
+    schema,
     matrix,
     stress,
 )

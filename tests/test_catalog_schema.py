@@ -10,7 +10,9 @@ import jsonschema
 import pytest
 import yaml
 
+from kconformance.__main__ import main
 from kconformance.catalogschema import schema_text, shipped_schema_text
+from kconformance.commands import schema as schema_command
 
 
 def _packaged(name: str) -> str:
@@ -58,3 +60,17 @@ def test_the_schema_marks_a_wrong_stage_a_misspelt_key_and_a_missing_behaviour_i
 def test_the_catalog_names_its_schema_for_editors():
     first_line = _packaged("data/catalog.yaml").splitlines()[0]
     assert first_line == "# yaml-language-server: $schema=catalog.schema.json"
+
+
+def test_the_schema_command_prints_the_schema(capsys):
+    assert main(["schema"]) == 0
+    assert capsys.readouterr().out == schema_text()
+
+
+def test_the_schema_check_fails_on_a_stale_shipped_file(monkeypatch, capsys):
+    assert main(["schema", "--check"]) == 0
+    monkeypatch.setattr(schema_command, "shipped_schema_text", lambda: "{}\n")
+    assert main(["schema", "--check"]) == 1
+    assert "run: python -m kconformance schema > kconformance/data/catalog.schema.json" in (
+        capsys.readouterr().err
+    )
