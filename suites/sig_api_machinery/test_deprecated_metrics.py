@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from kconformance.catalog import release_key
-from kconformance.metrics import parse_exposition
+from kconformance.metrics import parse_exposition, wait_until
 from kconformance.testing import Kube
 
 OLD_SIZE = "apiserver_storage_db_total_size_in_bytes"
@@ -27,8 +27,18 @@ def test_storage_db_size_metric_is_deprecated_then_hidden(kube: Kube) -> None:
     the old metric with HELP "[ALPHA] (Deprecated since 1.28.0) Total size of the storage
     database file physically allocated in bytes." beside the new apiserver_storage_size_bytes
     ([ALPHA] in 1.28 and 1.29, [STABLE] from 1.30: k8s.io/apiserver's etcd3 metrics.go); from
-    1.29 the old one is hidden (1.36 still defines it with DeprecatedVersion 1.28.0)."""
-    metrics = parse_exposition(kube.cluster.raw_get("/metrics"))
+    1.29 the old one is hidden (1.36 still defines it with DeprecatedVersion 1.28.0).
+
+    Both gauges have no series (and so no HELP line) until the apiserver's first poll of the
+    database size (--etcd-db-metric-poll-interval, 30 s by default) after it started: on a
+    cluster that has just been created the test reads again until the new gauge is there."""
+    metrics = wait_until(
+        lambda: parse_exposition(kube.cluster.raw_get("/metrics")),
+        lambda exposition: exposition.help(NEW_SIZE) is not None,
+        timeout=120,
+        interval=2,
+        description=f"/metrics to serve {NEW_SIZE} (the first poll of the database size)",
+    )
     level = "ALPHA" if release_key(kube.release) < (1, 30) else "STABLE"
     assert metrics.help(NEW_SIZE) == (
         f"[{level}] Size of the storage database file physically allocated in bytes."
