@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from kconformance.catalog import default_catalog
+from kconformance.catalog import Catalog, default_catalog
 from kconformance.kindconfig import config_filename, files_dirname, render, rendered_node_files
 from kconformance.profilechecks import validate_profile
-from kconformance.profiles import resolve_profile
+from kconformance.profiles import Profile, resolve_profile
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -25,30 +26,30 @@ def run(args: argparse.Namespace) -> int:
     return _render(Path(args.dir), args.check)
 
 
-def rendered_configs() -> dict[str, str]:
-    catalog = default_catalog()
-    out = {}
+def _rendered_profiles(catalog: Catalog) -> Iterator[Profile]:
+    """Every profile of the catalog, resolved for every release that has a node image."""
     for release in catalog.release_names:
         if not catalog.releases[release].node_image:
             continue
         for name in sorted(catalog.profiles):
-            profile = resolve_profile(catalog, name, release)
-            validate_profile(catalog, profile)
-            out[config_filename(profile)] = render(profile)
+            yield resolve_profile(catalog, name, release)
+
+
+def rendered_configs() -> dict[str, str]:
+    catalog = default_catalog()
+    out = {}
+    for profile in _rendered_profiles(catalog):
+        validate_profile(catalog, profile)
+        out[config_filename(profile)] = render(profile)
     return out
 
 
 def rendered_files() -> dict[str, str]:
     """The node files the rendered configs mount, as '<release>-<profile>.files/<name>'."""
-    catalog = default_catalog()
     out = {}
-    for release in catalog.release_names:
-        if not catalog.releases[release].node_image:
-            continue
-        for name in sorted(catalog.profiles):
-            profile = resolve_profile(catalog, name, release)
-            for file_name, text in rendered_node_files(profile).items():
-                out[f"{files_dirname(profile)}/{file_name}"] = text
+    for profile in _rendered_profiles(default_catalog()):
+        for file_name, text in rendered_node_files(profile).items():
+            out[f"{files_dirname(profile)}/{file_name}"] = text
     return out
 
 
