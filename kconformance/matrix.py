@@ -38,7 +38,7 @@ class ReleaseRun:
     status: str  # "run" | "not built" | "run failed"
     reason: str = ""
     exit_code: int | None = None
-    report: str | None = None
+    report: str | None = None  # relative to the state file's directory
     kubernetes_version: str | None = None
     node_image: str | None = None
     kind: str | None = None
@@ -62,6 +62,14 @@ class MatrixState:
                 run = ReleaseRun(**raw)
                 state.runs[run.release] = run
         return state
+
+    def report(self, release: str) -> Path | None:
+        """Where a finished release's report is: the state stores it relative to its own
+        directory, so ``--merge-only`` reads the same files from any working directory."""
+        run = self.runs.get(release)
+        if run is None or not run.report:
+            return None
+        return self.path.parent / run.report
 
     def record(self, run: ReleaseRun) -> None:
         self.runs[run.release] = run
@@ -145,7 +153,7 @@ def run_matrix(
                 status,
                 reason,
                 exit_code=code,
-                report=str(report_dir / REPORT) if has_report else None,
+                report=str((report_dir / REPORT).relative_to(out)) if has_report else None,
                 kubernetes_version=info.kubernetes_version,
                 node_image=info.node_image,
                 kind=info.kind,
@@ -213,9 +221,9 @@ def merge(
     """The matrix as data: one row per catalog feature, one cell per release."""
     reports: dict[str, dict[str, Any]] = {}
     for release in releases:
-        run = state.runs.get(release)
-        if run and run.report and Path(run.report).is_file():
-            reports[release] = json.loads(Path(run.report).read_text())
+        path = state.report(release)
+        if path is not None and path.is_file():
+            reports[release] = json.loads(path.read_text())
     rows = []
     for feature in catalog.features.values():
         cells: dict[str, Any] = {}
@@ -227,6 +235,9 @@ def merge(
             elif run.status != "run":
                 cell["verdict"] = run.status
                 cell["reason"] = run.reason
+            elif release not in reports:
+                cell["verdict"] = "run failed"
+                cell["reason"] = f"its report {state.report(release)} is gone"
             else:
                 cell.update(_verdict(reports[release], feature.name, release))
             if release in feature.matrix:

@@ -277,3 +277,31 @@ def test_each_release_records_the_machines_peak_memory_and_the_table_totals_it(t
     text = markdown(merge(default_catalog(), state, ["1.28"]))
     assert "over 1 releases; peak" in text
     assert f"| {state.runs['1.28'].peak_memory_gib} GiB |" in text
+
+
+def test_merge_only_reads_the_reports_from_any_working_directory(tmp_path, monkeypatch):
+    """The state names reports relative to itself: `matrix --merge-only --out X` works from
+    another directory (it used to resolve `matrix/runs/...` against the working directory)."""
+    world = FakeWorld({"1.28"}, {"1.28": {"SidecarContainers": "passed"}})
+    out = tmp_path / "matrix"
+    _run(world, out, ["1.28"])
+    assert MatrixState.load(out / "state.json").runs["1.28"].report == (
+        "runs/1.28/kconformance-report.json"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    state = MatrixState.load(Path("..") / "matrix" / "state.json")
+    matrix = merge(default_catalog(), state, ["1.28"])
+    sidecar = next(r for r in matrix["features"] if r["feature"] == "SidecarContainers")
+    assert sidecar["releases"]["1.28"]["verdict"] == "passed"
+
+
+def test_a_report_gone_since_the_run_is_a_failed_run_not_a_crash(tmp_path):
+    world = FakeWorld({"1.28"}, {"1.28": {"SidecarContainers": "passed"}})
+    state = _run(world, tmp_path, ["1.28"])
+    (tmp_path / "runs" / "1.28" / "kconformance-report.json").unlink()
+    matrix = merge(default_catalog(), state, ["1.28"])
+    cell = matrix["features"][0]["releases"]["1.28"]
+    assert cell["verdict"] == "run failed"
+    assert "is gone" in cell["reason"]
