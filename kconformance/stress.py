@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kconformance.suiterun import suite_argv
+
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
 
 
@@ -132,25 +134,15 @@ Runner = Callable[[list[str], Path], int]
 
 
 def pytest_argv(release: str, workers: str, run_dir: Path, extra: list[str]) -> list[str]:
-    """One run's pytest command line: every suite, its own JUnit, report and artifacts."""
-    return [
-        "pytest",
-        "suites",
-        "-n",
-        workers,
-        "--k8s-version",
+    """One run's pytest command line: every suite, its own JUnit, report and diagnostics."""
+    return suite_argv(
         release,
-        "-rfEs",
-        "-p",
-        "no:cacheprovider",
-        "--junitxml",
-        str(run_dir / "junit.xml"),
-        "--report-dir",
-        str(run_dir / "report"),
-        "--artifacts-dir",
-        str(run_dir / "artifacts"),
-        *extra,
-    ]
+        workers,
+        junit=run_dir / "junit.xml",
+        report_dir=run_dir / "report",
+        artifacts_dir=run_dir / "artifacts",
+        extra=extra,
+    )
 
 
 def stress(

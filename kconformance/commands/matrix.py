@@ -22,6 +22,7 @@ from kconformance.commands.machine import (
 )
 from kconformance.commands.tee import tee
 from kconformance.deletion import delete_registered
+from kconformance.suiterun import suite_argv
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -109,24 +110,11 @@ def build_failure_reason(output: str, code: int) -> str:
 
 
 def _run_suites(release: str, report_dir: Path, log: Path, workers: str, extra: list[str]) -> int:
-    argv = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "suites",
-        "-n",
-        workers,
-        "--k8s-version",
-        release,
-        "-rfEs",
-        "--report-dir",
-        str(report_dir),
-        "--junitxml",
-        str(report_dir / "junit.xml"),
-        *extra,
-    ]
+    argv = suite_argv(
+        release, workers, junit=report_dir / "junit.xml", report_dir=report_dir, extra=extra
+    )
     report_dir.mkdir(parents=True, exist_ok=True)
-    return tee(argv, log)
+    return tee([sys.executable, "-m", *argv], log)
 
 
 def _delete_release_clusters(release: str, log: Path) -> list[str]:
