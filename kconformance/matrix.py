@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from kconformance.catalog import Catalog, Stage
-from kconformance.grid.markdown import MarkdownStyle, Notes, notes, table
-from kconformance.grid.model import Cell, Failure, Grid, Proof, Row, Tally
 from kconformance.memory import PeakMemory
 
 REPORT = "kconformance-report.json"
@@ -279,6 +277,15 @@ def _verdict(report: Mapping[str, Any], feature: str, release: str) -> dict[str,
         for t in report.get("tests", [])
         if t.get("feature") == feature and t.get("release") == release
     ]
+    if tests:
+        cell["tests"] = [
+            {
+                "test": t["nodeid"],
+                "outcome": t.get("outcome", ""),
+                "note": t.get("reason") or (f"proof: {t['proof']}" if t.get("proof") else ""),
+            }
+            for t in tests
+        ]
     failures = [t for t in tests if t.get("outcome") in ("failed", "error")]
     if failures:
         cell["failed_tests"] = [t["nodeid"] for t in failures]
@@ -305,92 +312,3 @@ def machine() -> dict[str, Any]:
         "memory_gib": mem_gib,
         "cgroup": "v2" if v2 else "v1",
     }
-
-
-def markdown(matrix: Mapping[str, Any]) -> str:
-    """MATRIX.md: the table, the runs it came from, and every non-passing cell explained."""
-    m = matrix["machine"]
-    lines = [
-        "# Lifecycle matrix: seed features x Kubernetes releases",
-        "",
-        f"Generated {matrix['generated']} on {m['hostname']} ({m['cpus']} CPUs, "
-        f"{m['memory_gib']} GiB, kernel {m['kernel']}, cgroup {m['cgroup']}) by "
-        "`python -m kconformance matrix`. Each cell: the catalog's stage of the feature's "
-        "gates in that release (A alpha, B- beta off, B+ beta on, G GA, GL GA locked, X not "
-        "a gate; gone (GA) = removed after graduating), then the verdict of the run.",
-        "",
-        f"Tests run: {matrix.get('selection', 'every suite')}.",
-        "",
-        "| release | Kubernetes | node image | kind | status | time | peak memory |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for run in matrix["releases"]:
-        status = run["status"]
-        if run.get("reason"):
-            status += f": {run['reason']}"
-        seconds = f"{run['seconds']}s" if run.get("seconds") is not None else ""
-        memory = f"{run['peak_memory_gib']} GiB" if run.get("peak_memory_gib") else ""
-        lines.append(
-            f"| {run['release']} | {run.get('kubernetes_version') or ''} | "
-            f"{run.get('node_image') or ''} | {_kind_version(run.get('kind'))} | {status} | "
-            f"{seconds} | {memory} |"
-        )
-    ran = [r for r in matrix["releases"] if r.get("seconds") is not None]
-    if ran:
-        total = sum(r["seconds"] for r in ran)
-        peak = max((r.get("peak_memory_gib") or 0 for r in ran), default=0)
-        lines += ["", f"Suites' total time {total:.0f}s over {len(ran)} releases; peak {peak} GiB."]
-    grid = _grid(matrix)
-    lines += ["", *table(grid, MATRIX_STYLE), *notes(grid, MATRIX_STYLE)]
-    return "\n".join(lines) + "\n"
-
-
-# Each cell starts with the catalog's stage; a failed test needs the catalog's explanation.
-MATRIX_STYLE = MarkdownStyle(
-    columns=(),
-    proof_column=False,
-    seconds=False,
-    profiles=False,
-    failure_note="- {feature} on {release}: failed `{test}` - {explanation}",
-    reason_note="- {feature} on {release} ({verdict}): {reason}",
-    notes=(Notes("## Cells that did not pass", ("reason", "failure")),),
-)
-
-
-def _grid(matrix: Mapping[str, Any]) -> Grid:
-    """The grid of ``merge``'s rows: the stage, the report's verdict and counts, the reason
-    (skips, or why the release did not run), the failed tests and the proof's summary."""
-    releases = tuple(r["release"] for r in matrix["releases"])
-    rows = []
-    for row in matrix["features"]:
-        cells = {}
-        for release in releases:
-            cell = row["releases"][release]
-            cells[release] = Cell(
-                verdict=cell["verdict"],
-                tally=Tally.of(cell),
-                reasons=(cell["reason"],) if cell.get("reason") else (),
-                failures=tuple(Failure(test) for test in cell.get("failed_tests", ())),
-                proof=Proof(cell["proof"]) if cell.get("proof") else None,
-                stage=cell["stage"],
-                explanation=cell.get("explained")
-                or "NOT EXPLAINED in the catalog (feature.matrix)",
-            )
-        rows.append(Row(row["feature"], row["reference"], row["sig"], tuple(row["gates"]), cells))
-    return Grid(releases, tuple(rows))
-
-
-def _kind_version(path: str | None) -> str:
-    if not path:
-        return ""
-    name = Path(path).name
-    return name.removeprefix("kind-") if name.startswith("kind-") else name
-
-
-def write(matrix: Mapping[str, Any], out: Path) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
-    json_path = out / "matrix.json"
-    json_path.write_text(json.dumps(matrix, indent=2) + "\n")
-    md_path = out / "MATRIX.md"
-    md_path.write_text(markdown(matrix))
-    return [md_path, json_path]

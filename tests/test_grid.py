@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kconformance import matrix, merge, report
+from kconformance import matrixdoc, merge, report
 from kconformance.grid.markdown import MarkdownStyle, Notes, notes, table
 from kconformance.grid.model import Cell, Failure, Grid, Proof, Row, Tally, from_report
 
@@ -148,7 +148,7 @@ def test_notes_follow_the_cells_or_are_sorted_once():
 
 def test_a_grid_without_a_pr_names_the_column_kep_and_a_stage_leads_the_cell():
     row = Row("F", "KEP 1", "sig_x", (), {"1.28": Cell("partial", Tally(1, 0, 1), stage="B+")})
-    assert table(Grid(("1.28",), (row,)), matrix.MATRIX_STYLE) == [
+    assert table(Grid(("1.28",), (row,)), matrixdoc.MATRIX_STYLE) == [
         "| Feature | KEP | 1.28 |",
         "|---|---|---|",
         "| F | KEP 1 | B+: partial 1/2 |",
@@ -162,7 +162,7 @@ def test_a_failed_cell_reads_failed_in_each_document():
     report_md = report._markdown(rows, list(RELEASES), "now")
     merged_md = merge.markdown({"releases": list(RELEASES), "features": rows, "sources": []})
     cell = {"stage": "A", "verdict": "failed", "passed": 1, "failed": 1, "skipped": 0}
-    matrix_md = matrix.markdown(
+    matrix_md = matrixdoc.markdown(
         {
             "generated": "now",
             "machine": {"hostname": "h", "cpus": 2, "memory_gib": 1, "kernel": "k", "cgroup": "v1"},
@@ -181,3 +181,38 @@ def test_a_failed_cell_reads_failed_in_each_document():
     assert "| **FAILED** 1/2, 3.5s, gates/swap |" in report_md
     assert "| **FAILED** 1/2, 3.5s; off: not proved" in merged_md
     assert "| SidecarContainers | KEP 753 | A: **FAILED** 1/2 |" in matrix_md
+
+
+def test_the_html_page_colours_each_cell_and_links_it_to_its_tests():
+    """Self-contained (no script, no network), coloured by verdict, a badge per stage, and a
+    section per cell with its tests, reasons and proof; text is escaped."""
+    from kconformance.grid.html import anchor, page
+    from kconformance.grid.model import CellTest
+
+    failed = Cell(
+        "failed",
+        Tally(1, 1, 0),
+        failures=(Failure("t.py::test_b[1.36]", "assert <1> == 2"),),
+        stage="GL",
+        explanation="not explained",
+        tests=(CellTest("t.py::test_a[1.36]", "passed"), CellTest("t.py::test_b[1.36]", "failed")),
+    )
+    skipped = Cell("skipped", Tally(0, 0, 1), reasons=("needs cgroup v2",), stage="B+")
+    odd = Cell("something new")
+    proved = Cell("passed", Tally(1, 0, 0), proof=Proof("proved", 1, {"proved": 1}), stage="A")
+    row = Row(
+        "F<x>", "KEP 1", "sig_x", (), {"1.28": proved, "1.35": odd, "1.36": failed, "1.34": skipped}
+    )
+    html = page(Grid(("1.28", "1.34", "1.35", "1.36"), (row,)), "Matrix", ["intro & more"])
+    assert "<script" not in html and "http" not in html
+    assert "F&lt;x&gt;" in html and "F<x>" not in html
+    assert "intro &amp; more" in html
+    assert f'<a href="#{anchor("F<x>", "1.36")}">' in html
+    assert f'<section class="cell" id="{anchor("F<x>", "1.36")}">' in html
+    assert 'style="background:#c62828;color:#fff"' in html  # failed, and the unknown verdict
+    assert html.count("#c62828;color:#fff\" title=") == 2
+    assert '<li class="failed">failed: <code>t.py::test_b[1.36]</code>' in html
+    assert "assert &lt;1&gt; == 2" in html
+    assert "<p>reason: needs cgroup v2</p>" in html
+    assert "passed 1/1; off: proved (1/1 proved)" in html
+    assert anchor("F<x>", "1.35") not in html  # nothing to show: no section, no link

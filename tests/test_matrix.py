@@ -9,7 +9,8 @@ import pytest
 
 from kconformance.catalog import default_catalog
 from kconformance.commands.matrix import build_failure_reason
-from kconformance.matrix import Built, MatrixState, markdown, merge, proof_text, run_matrix
+from kconformance.matrix import Built, MatrixState, merge, proof_text, run_matrix
+from kconformance.matrixdoc import markdown
 
 
 def _report(release: str, outcomes: dict[str, str], proof: dict[str, str] | None = None) -> dict:
@@ -167,6 +168,13 @@ def test_merge_has_a_row_per_feature_with_stage_verdict_and_proof(tmp_path):
     matrix = merge(catalog, state, releases)
     assert [row["feature"] for row in matrix["features"]] == list(catalog.features)
     sidecar = next(r for r in matrix["features"] if r["feature"] == "SidecarContainers")
+    assert sidecar["releases"]["1.28"].pop("tests") == [
+        {
+            "test": "suites/test_SidecarContainers.py::test_it[1.28]",
+            "outcome": "passed",
+            "note": "proof: failed",
+        }
+    ]
     assert sidecar["releases"]["1.28"] == {
         "stage": "A",
         "verdict": "passed",

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from kconformance import matrix
+from kconformance import matrix, matrixdoc
 from kconformance.artifacts import built_releases
 from kconformance.catalog import default_catalog, normalize_release
 from kconformance.commands.machine import (
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         )
     selection = " ".join(args.pytest_args)
     selection = f"pytest suites {selection}" if selection else "every suite"
-    written = matrix.write(matrix.merge(catalog, state, releases, selection), out)
+    written = matrixdoc.write(matrix.merge(catalog, state, releases, selection), out)
     print("matrix written to " + ", ".join(str(p) for p in written))
     bad = [r for r in releases if r not in state.runs or state.runs[r].status != "run"]
     return max(1 if bad else 0, exit_status(undeleted))

@@ -25,6 +25,15 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class CellTest:
+    """One test of a cell: its id, how it ended, and its skip reason or proof outcome."""
+
+    test: str
+    outcome: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Tally:
     """How a cell's tests ended, and the seconds they took."""
 
@@ -95,6 +104,7 @@ class Cell:
     proof: Proof | None = None
     stage: str | None = None  # the catalog's stage of the gates in the release (the matrix)
     explanation: str = ""  # why the failures are expected (the catalog's), or that none is
+    tests: tuple[CellTest, ...] = ()  # every test of the cell, where the source lists them
 
     @classmethod
     def of(cls, cell: Mapping[str, Any]) -> Cell:
