@@ -210,7 +210,7 @@ def test_the_html_page_colours_each_cell_and_links_it_to_its_tests():
     assert f'<a href="#{anchor("F<x>", "1.36")}">' in html
     assert f'<section class="cell" id="{anchor("F<x>", "1.36")}">' in html
     assert 'style="background:#c62828;color:#fff"' in html  # failed, and the unknown verdict
-    assert html.count("#c62828;color:#fff\" title=") == 2
+    assert html.count('#c62828;color:#fff" title=') == 2
     assert '<li class="failed">failed: <code>t.py::test_b[1.36]</code>' in html
     assert "assert &lt;1&gt; == 2" in html
     assert "<p>reason: needs cgroup v2</p>" in html
