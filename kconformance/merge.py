@@ -24,7 +24,7 @@ from typing import Any
 from kconformance.catalog import release_key
 from kconformance.errors import KconformanceError
 from kconformance.grid.markdown import MarkdownStyle, Notes, notes, table
-from kconformance.grid.model import from_report
+from kconformance.grid.model import Grid, from_report
 
 REPORT_NAME = "kconformance-report.json"
 SHARD_NAME = "shard.json"
@@ -209,8 +209,7 @@ SUMMARY_STYLE = MarkdownStyle(
 def markdown(merged: dict[str, Any]) -> str:
     """The matrix as a GitHub-flavoured table (by SIG, then feature), totals, the shards that
     said something or left no report, then failures and skip reasons."""
-    rows = sorted(merged["features"], key=lambda r: (r["sig"], r["feature"]))
-    grid = from_report(merged["releases"], [_without_shard_notes(row) for row in rows])
+    grid = summary_grid(merged)
     totals = grid.verdicts()
     lines = ["## kconformance: feature x release", "", *table(grid, SUMMARY_STYLE), ""]
     lines.append(
@@ -228,6 +227,15 @@ def markdown(merged: dict[str, Any]) -> str:
         ]
     lines += notes(grid, SUMMARY_STYLE)
     return "\n".join(lines) + "\n"
+
+
+def summary_grid(merged: dict[str, Any], shard_notes: bool = False) -> Grid:
+    """The merged rows by SIG, then feature. A missing cell's reasons are its shard's notes:
+    the summary lists them once, under Shards; a page gives each cell its own."""
+    rows = sorted(merged["features"], key=lambda r: (r["sig"], r["feature"]))
+    return from_report(
+        merged["releases"], rows if shard_notes else [_without_shard_notes(r) for r in rows]
+    )
 
 
 def _without_shard_notes(row: dict[str, Any]) -> dict[str, Any]:

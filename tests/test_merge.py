@@ -181,3 +181,28 @@ def test_no_shard_at_all_still_lists_every_expected_one(tmp_path, capsys):
 def test_expecting_sigs_without_releases_is_refused(tmp_path, capsys):
     assert main(["merge-reports", str(tmp_path), "--expect-sigs", "sig_node"]) == 2
     assert "--expect-sigs and --expect-releases together" in capsys.readouterr().err
+
+
+def test_the_page_keeps_a_history_where_a_regression_is_a_change_of_colour(tmp_path, capsys):
+    """Each nightly adds its verdicts to the history file it carries; the page shows the
+    nights feature x night, outlines the first night of a new verdict and lists the change."""
+    history, page = tmp_path / "history" / "history.json", tmp_path / "matrix.html"
+    failed = {"verdict": "failed", "passed": 0, "failed": 1, "skipped": 0, "seconds": 1.0}
+    nights = [
+        ("2026-12-01", passed(1, 1.0)),
+        ("2026-12-02", passed(1, 1.0)),
+        ("2026-12-02", passed(1, 1.0)),  # the same night run again: kept once
+        ("2026-12-03", failed),
+    ]
+    for i, (night, cell) in enumerate(nights):
+        shard(tmp_path / f"shards-{i}" / "a", "1.36", {"SidecarContainers": cell})
+        args = [str(tmp_path / f"shards-{i}"), "--html", str(page), "--history", str(history)]
+        main(["merge-reports", *args, "--night", night])
+    capsys.readouterr()
+    kept = json.loads(history.read_text())["nights"]
+    assert [n["night"] for n in kept] == ["2026-12-01", "2026-12-02", "2026-12-03"]
+    assert kept[-1]["verdicts"]["SidecarContainers"] == {"1.36": "failed"}
+    html = page.read_text()
+    assert "<li>SidecarContainers on 1.36: passed -&gt; failed</li>" in html
+    assert html.count('<td class="changed"') == 1
+    assert "History (3 nights)" in html

@@ -50,3 +50,19 @@ def test_each_component_a_sigs_profiles_run_is_built_for_its_shards():
     assert builds["sig_node"] == "test-drivers"
     for build in builds.values():
         assert (ROOT / "hack" / f"build-{build}.sh").is_file(), build
+
+
+def test_the_summary_publishes_the_page_and_carries_the_history():
+    """The merged page is uploaded with the JSON, and the history file the merge updates is
+    restored from the newest earlier night and saved for the next one."""
+    steps = WORKFLOW["jobs"]["summary"]["steps"]
+    merge = next(s for s in steps if "merge-reports" in s.get("run", ""))
+    assert "--html merged/kconformance-matrix.html" in merge["run"]
+    assert "--history history/history.json" in merge["run"]
+    restore = next(s for s in steps if s.get("uses", "").startswith("actions/cache/restore"))
+    save = next(s for s in steps if s.get("uses", "").startswith("actions/cache/save"))
+    assert restore["with"]["path"] == save["with"]["path"] == "history"
+    assert restore["with"]["restore-keys"] == "kconformance-history-"
+    assert steps.index(restore) < steps.index(merge) < steps.index(save)
+    upload = next(s for s in steps if s.get("with", {}).get("name") == "kconformance-matrix")
+    assert upload["with"]["path"] == "merged/"

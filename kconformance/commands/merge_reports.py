@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kconformance.errors import KconformanceError
-from kconformance.merge import expected_shards, find_reports, find_shards, markdown, merge
+from kconformance.grid.history import add_night, section
+from kconformance.grid.html import page
+from kconformance.merge import (
+    expected_shards,
+    find_reports,
+    find_shards,
+    markdown,
+    merge,
+    summary_grid,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -23,6 +33,19 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "without a report is a missing (red) cell, with the reason its shard.json gives",
     )
     parser.add_argument("--expect-releases", default="", help="comma-separated releases")
+    parser.add_argument(
+        "--html", type=Path, default=None, help="also write the matrix as one self-contained page"
+    )
+    parser.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        help="a JSON file of earlier nights' verdicts: tonight's are added to it, and --html "
+        "shows the nights feature x night",
+    )
+    parser.add_argument(
+        "--night", default=None, help="the history's key for this run (default: today, UTC)"
+    )
     return parser
 
 
@@ -42,8 +65,29 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(merged, indent=2))
+    if args.html is not None or args.history is not None:
+        _write_page(merged, args.html, args.history, args.night)
     print(markdown(merged), end="")
     failed = any(
         c["verdict"] == "failed" for r in merged["features"] for c in r["releases"].values()
     )
     return 1 if failed or any(not s.has_report for s in shards) else 0
+
+
+def _write_page(
+    merged: dict, page_path: Path | None, history_path: Path | None, night: str | None
+) -> None:
+    """The HTML page, with the history below the grid; the history file updated in place."""
+    grid = summary_grid(merged, shard_notes=True)
+    after: list[str] = []
+    if history_path is not None:
+        earlier = json.loads(history_path.read_text()) if history_path.is_file() else None
+        tonight = night or datetime.now(UTC).strftime("%Y-%m-%d")
+        history = add_night(earlier, tonight, grid)
+        history_path.parent.mkdir(parents=True, exist_ok=True)
+        history_path.write_text(json.dumps(history, indent=1) + "\n")
+        after.append(section(history))
+    if page_path is not None:
+        page_path.parent.mkdir(parents=True, exist_ok=True)
+        intro = [f"Merged from {len(merged['sources'])} reports."]
+        page_path.write_text(page(grid, "kconformance: feature x release", intro, after))

@@ -48,14 +48,16 @@ table.grid { border-collapse: collapse; }
 .legend span { display: inline-block; padding: 1px 6px; margin: 2px; border: 1px solid #bbb; }
 section.cell { border-top: 1px solid #ddd; padding: 0.4em 0; }
 section.cell:target { background: #fff8e1; }
+td.changed { outline: 3px solid #000; outline-offset: -3px; }
 li.failed, li.error { color: #c62828; font-weight: bold; }
 li.skipped { color: #666; }
 code { font-size: 12px; }
 """
 
 
-def page(grid: Grid, title: str, intro: Iterable[str] = ()) -> str:
-    """The whole page: title, intro paragraphs (plain text), legend, table, cell sections."""
+def page(grid: Grid, title: str, intro: Iterable[str] = (), after: Iterable[str] = ()) -> str:
+    """The whole page: title, intro paragraphs (plain text), legend, table, cell sections,
+    then ``after`` (HTML a caller renders, e.g. the nightly's history)."""
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -66,6 +68,7 @@ def page(grid: Grid, title: str, intro: Iterable[str] = ()) -> str:
         _table(grid),
         "<h2>Cells</h2>",
         *(_section(row, r) for row in grid.rows for r in grid.releases if _has_detail(row, r)),
+        *after,
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -76,7 +79,7 @@ def anchor(feature: str, release: str) -> str:
     return "c-" + re.sub(r"[^A-Za-z0-9]+", "-", f"{feature}-{release}")
 
 
-def _colours(verdict: str) -> tuple[str, str]:
+def colours(verdict: str) -> tuple[str, str]:
     return _VERDICT_COLOURS.get(verdict, _UNKNOWN)
 
 
@@ -84,7 +87,7 @@ def _legend(grid: Grid) -> str:
     seen = sorted(grid.verdicts().items())
     spans = []
     for verdict, count in seen:
-        background, colour = _colours(verdict)
+        background, colour = colours(verdict)
         spans.append(
             f'<span style="background:{background};color:{colour}">{escape(verdict)}: '
             f"{count}</span>"
@@ -126,7 +129,7 @@ def _summary(cell: Cell) -> str:
 
 def _td(row: Row, release: str) -> str:
     cell = row.cells[release]
-    background, colour = _colours(cell.verdict)
+    background, colour = colours(cell.verdict)
     body = _stage(cell) + _summary(cell)
     if _has_detail(row, release):
         body = f'<a href="#{anchor(row.feature, release)}">{body}</a>'
