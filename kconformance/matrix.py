@@ -43,6 +43,9 @@ class ReleaseRun:
     started: str | None = None
     seconds: float | None = None
     peak_memory_gib: float | None = None  # the machine's, kind nodes included
+    ended: str | None = None
+    arguments: str = ""  # the pytest arguments given beyond the suite run's own
+    rerun: str = ""  # why this release was run again, when it was
 
 
 @dataclass
@@ -104,18 +107,23 @@ def run_matrix(
     cleanup: Cleaner,
     build: Builder | None = None,
     rerun: Sequence[str] = (),
+    rerun_reason: str = "",
+    arguments: str = "",
     say: Callable[[str], None] = print,
 ) -> MatrixState:
     """Run each release not yet finished in ``out/state.json``; return the final state.
 
     A release that is not built (and, with ``build``, fails to build) becomes a "not built"
-    column with the reason; the others still run.
+    column with the reason; the others still run. Each finished release records its start,
+    end and pytest ``arguments``, and, for one in ``rerun``, ``rerun_reason``: the matrix's
+    header says how every column came about.
     """
     state = MatrixState.load(out / "state.json")
     for release in releases:
         if release in state.runs and release not in rerun:
             say(f"[matrix] {release}: done earlier ({state.runs[release].status}), skipped")
             continue
+        rerun_why = (rerun_reason or "rerun requested") if release in state.runs else ""
         start = time.monotonic()
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         info = built(release)
@@ -158,6 +166,9 @@ def run_matrix(
                 started=started,
                 seconds=seconds,
                 peak_memory_gib=peak.gib,
+                ended=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                arguments=arguments,
+                rerun=rerun_why,
             )
         )
         say(f"[timing] matrix-{release} {seconds}s (pytest exit {code})")

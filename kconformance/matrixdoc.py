@@ -29,8 +29,9 @@ def markdown(matrix: Mapping[str, Any]) -> str:
         "",
         f"Tests run: {matrix.get('selection', 'every suite')}.",
         "",
-        "| release | Kubernetes | node image | kind | status | time | peak memory |",
-        "|---|---|---|---|---|---|---|",
+        "| release | Kubernetes | node image | kind | status | started | ended | time "
+        "| peak memory | pytest arguments | rerun because |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in matrix["releases"]:
         status = run["status"]
@@ -38,10 +39,12 @@ def markdown(matrix: Mapping[str, Any]) -> str:
             status += f": {run['reason']}"
         seconds = f"{run['seconds']}s" if run.get("seconds") is not None else ""
         memory = f"{run['peak_memory_gib']} GiB" if run.get("peak_memory_gib") else ""
+        arguments = f"`{run['arguments']}`" if run.get("arguments") else ""
         lines.append(
             f"| {run['release']} | {run.get('kubernetes_version') or ''} | "
             f"{run.get('node_image') or ''} | {_kind_version(run.get('kind'))} | {status} | "
-            f"{seconds} | {memory} |"
+            f"{run.get('started') or ''} | {run.get('ended') or ''} | {seconds} | {memory} | "
+            f"{arguments} | {run.get('rerun') or ''} |"
         )
     ran = [r for r in matrix["releases"] if r.get("seconds") is not None]
     if ran:
@@ -115,6 +118,9 @@ def html(matrix: Mapping[str, Any]) -> str:
         + (f" ({run['reason']})" if run.get("reason") else "")
         + (f", Kubernetes {run['kubernetes_version']}" if run.get("kubernetes_version") else "")
         + (f", started {run['started']}" if run.get("started") else "")
+        + (f", ended {run['ended']}" if run.get("ended") else "")
+        + (f", pytest {run['arguments']}" if run.get("arguments") else "")
+        + (f", rerun because {run['rerun']}" if run.get("rerun") else "")
         + (f", {run['seconds']} s" if run.get("seconds") is not None else "")
         for run in matrix["releases"]
     ]

@@ -313,3 +313,20 @@ def test_a_report_gone_since_the_run_is_a_failed_run_not_a_crash(tmp_path):
     cell = matrix["features"][0]["releases"]["1.28"]
     assert cell["verdict"] == "run failed"
     assert "is gone" in cell["reason"]
+
+
+def test_the_header_says_how_each_column_came_about(tmp_path):
+    """Each release's start, end and pytest arguments, and why a column was run again."""
+    world = FakeWorld({"1.28", "1.36"}, {"1.28": {}, "1.36": {}})
+    _run(world, tmp_path, ["1.28", "1.36"], arguments="--prove")
+    state = _run(
+        world, tmp_path, ["1.28", "1.36"], rerun=["1.36"], rerun_reason="node image rebuilt"
+    )
+    assert state.runs["1.28"].rerun == ""
+    assert state.runs["1.36"].rerun == "node image rebuilt"
+    assert state.runs["1.28"].arguments == "--prove"
+    assert state.runs["1.36"].arguments == ""
+    assert state.runs["1.36"].ended >= state.runs["1.36"].started
+    text = markdown(merge(default_catalog(), state, ["1.28", "1.36"]))
+    assert "| `--prove` |  |" in text
+    assert " |  | node image rebuilt |" in text

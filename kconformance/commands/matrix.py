@@ -44,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--rerun", default="", help="releases to run again although the state file has them"
     )
     parser.add_argument(
+        "--rerun-reason", default="", help="why (recorded in the state and the matrix header)"
+    )
+    parser.add_argument(
         "--merge-only", action="store_true", help="only rewrite MATRIX.md from the state file"
     )
     parser.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")
@@ -70,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
             cleanup=lambda r, log: undeleted.extend(_delete_release_clusters(r, log)),
             build=_build_release if args.build else None,
             rerun=rerun,
+            rerun_reason=args.rerun_reason,
+            arguments=" ".join(args.pytest_args),
         )
     selection = " ".join(args.pytest_args)
     selection = f"pytest suites {selection}" if selection else "every suite"
