@@ -87,6 +87,88 @@ def test_article_example_fails_with_failed_indexes(kube: Kube) -> None:
     assert per_index == {i: (2 if i < 5 else 1) for i in range(10)}
 
 
+FAILURE_COUNT = "batch.kubernetes.io/job-index-failure-count"
+
+
+def _retried_more_than_once(job: dict) -> str | None:
+    """Two failing indexes with backoffLimitPerIndex 1 fail 4 pods at most; more means the
+    Job's own backoffLimit (6) is retrying them: a state the per-index limit never reaches."""
+    failed = job.get("status", {}).get("failed") or 0
+    return f"status.failed {failed}: retried beyond backoffLimitPerIndex 1" if failed > 4 else None
+
+
+@pytest.mark.feature("JobBackoffLimitPerIndex")
+def test_each_retry_of_an_index_carries_its_failure_count(kube: Kube) -> None:
+    """The job controller records how often an index has failed in the annotation
+    batch.kubernetes.io/job-index-failure-count of the index's next pod: "0" on the first pod,
+    "1" on its replacement (upstream's e2e "should record the failure-count in the Pod annotation
+    when using backoffLimitPerIndex"). Both indexes fail: failedIndexes "0,1", none completed."""
+    kube.apply(
+        "sig_apps/job-backoff-limit-per-index.yaml",
+        name="failure-count",
+        completions=2,
+        failing="0|1",
+    )
+
+    def uncounted(pods: list[dict]) -> str | None:
+        """The controller writes the annotation into each pod it creates: one without it
+        never gets it."""
+        bare = [
+            p["metadata"]["name"]
+            for p in pods
+            if FAILURE_COUNT not in (p["metadata"].get("annotations") or {})
+        ]
+        return f"pods without {FAILURE_COUNT}: {bare}" if bare else None
+
+    kube.wait_for(
+        "Pod",
+        lambda pods: len(pods) >= 2,
+        label_selector="job-name=failure-count",
+        fail=uncounted,
+        timeout=90,
+        description="the first pod of each index",
+    )
+    job = kube.wait_for(
+        "Job", finished, name="failure-count", fail=_retried_more_than_once, timeout=180
+    )
+
+    assert_matches(final_condition(job), {"type": "Failed", "reason": "FailedIndexes"})
+    assert_matches(job["status"], {"failedIndexes": "0,1", "failed": 4})
+    assert not job["status"].get("completedIndexes") and not job["status"].get("succeeded")
+    counts: dict[int, list[str | None]] = {}
+    for pod in sorted(job_pods(kube, "failure-count"), key=_created):
+        annotations = pod["metadata"].get("annotations") or {}
+        counts.setdefault(int(annotations[INDEX_LABEL]), []).append(annotations.get(FAILURE_COUNT))
+    assert counts == {0: ["0", "1"], 1: ["0", "1"]}
+
+
+@pytest.mark.feature("JobBackoffLimitPerIndex")
+def test_failindex_rule_fails_its_index_without_a_retry(kube: Kube) -> None:
+    """podFailurePolicy's FailIndex action (added by KEP-3850): a failure matching the rule (exit
+    code 42) fails its index at once although backoffLimitPerIndex 1 allows a retry; the other
+    index completes, and the Job ends Failed with reason FailedIndexes (upstream's e2e "should
+    mark indexes as failed when the FailIndex action is matched in podFailurePolicy")."""
+    kube.apply("sig_apps/job-failindex.yaml")
+
+    def index_retried(job: dict) -> str | None:
+        failed = job.get("status", {}).get("failed") or 0
+        return f"status.failed {failed}: index 1 was retried" if failed > 1 else None
+
+    job = kube.wait_for("Job", finished, name="job-failindex", fail=index_retried, timeout=120)
+
+    assert_matches(final_condition(job), {"type": "Failed", "reason": "FailedIndexes"})
+    assert_matches(
+        job["status"],
+        {"failedIndexes": "1", "completedIndexes": "0", "failed": 1, "succeeded": 1},
+    )
+    assert pods_per_index(job_pods(kube, "job-failindex")) == {0: 1, 1: 1}
+
+
+def _created(pod: dict) -> tuple[str, str]:
+    """Creation order; the name breaks a tie within one second."""
+    return pod["metadata"]["creationTimestamp"], pod["metadata"]["name"]
+
+
 @pytest.mark.feature(
     "JobBackoffLimitPerIndex",
     unprovable="the refusal is kube-apiserver validation; the proof keeps the gate on there",
