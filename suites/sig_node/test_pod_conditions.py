@@ -127,6 +127,59 @@ def test_condition_is_false_while_volumes_keep_the_sandbox_from_being_created(
 
 
 @pytest.mark.feature("PodReadyToStartContainers")
+def test_with_an_init_container_the_sandbox_comes_before_initialized(kube: Kube) -> None:
+    """Upstream's order for a pod with init containers: PodScheduled <= PodReadyToStartContainers
+    <= Initialized <= ContainersReady <= Ready - the sandbox is up before the init container runs,
+    so the condition turns True before the pod is Initialized (without init containers it is the
+    other way round, see the first test)."""
+    kube.apply("sig_node/ready-to-start-init.yaml")
+    pod = kube.wait_for(
+        "Pod",
+        lambda p: running(p, "main") and has_condition(p, "Ready"),
+        name="ready-to-start-init",
+        timeout=90,
+    )
+    conditions = _conditions(pod)
+    ready_to_start = _ready_to_start(pod)
+    assert ready_to_start["status"] == "True", ready_to_start
+    order = ["PodScheduled", READY_TO_START, "Initialized", "ContainersReady", "Ready"]
+    times = [timestamp(conditions[c]["lastTransitionTime"]) for c in order]
+    assert times == sorted(times), dict(zip(order, times, strict=True))
+
+
+@pytest.mark.feature("PodReadyToStartContainers")
+def test_condition_turns_true_once_the_missing_secret_exists(kube: Kube) -> None:
+    """Upstream's Secret case, then its recovery: while the Secret volume's Secret is missing
+    (FailedMount) the condition is False; once the Secret is created the kubelet mounts it,
+    creates the sandbox and the condition turns True, with the pod Ready."""
+    kube.apply("sig_node/ready-to-start-missing-secret.yaml")
+    name = "ready-to-start-no-secret"
+    pod = _pod_after_event(
+        kube, name, "FailedMount", 'secret "ready-to-start-secret" not found', "the missing Secret"
+    )
+    conditions = _conditions(pod)
+    before = _ready_to_start(pod)
+    assert before["status"] == "False", conditions
+    assert conditions["Initialized"]["status"] == "True"
+    assert conditions["ContainersReady"]["status"] == "False"
+    assert conditions["Ready"]["status"] == "False"
+    assert not pod["status"].get("podIP")
+
+    kube.apply("sig_node/ready-to-start-secret.yaml")
+    pod = kube.wait_for(
+        "Pod",
+        lambda p: running(p, "main") and has_condition(p, "Ready"),
+        name=name,
+        timeout=180,
+        description="the pod to run and be Ready once its Secret exists",
+    )
+    after = _ready_to_start(pod)
+    assert after["status"] == "True", after
+    assert timestamp(after["lastTransitionTime"]) >= timestamp(before["lastTransitionTime"])
+    assert pod["status"]["podIP"]
+
+
+@pytest.mark.feature("PodReadyToStartContainers")
 def test_condition_is_false_while_the_runtime_cannot_create_the_sandbox(kube: Kube) -> None:
     """A RuntimeClass whose handler containerd does not know: RunPodSandbox itself fails
     (event FailedCreatePodSandBox, containerd: 'no runtime for "kc-no-such-handler" is
