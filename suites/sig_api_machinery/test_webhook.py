@@ -36,7 +36,7 @@ def deny_all_webhook(kube: Kube, tmp_path) -> str:
     kube.apply(
         "sig_api_machinery/webhook-server.yaml", cert=cert.b64(cert.cert), key=cert.b64(cert.key)
     )
-    kube.wait_for("Pod", lambda p: has_condition(p, "Ready"), name="webhook", timeout=90)
+    kube.wait_for("Pod", lambda p: has_condition(p, "Ready"), name="webhook", timeout=240)
     return cert.b64(cert.ca)
 
 

@@ -50,7 +50,22 @@ def test_exceeding_max_failed_indexes_fails_the_job_early(kube: Kube) -> None:
     while failedIndexes names only index 0.
     """
     kube.apply("sig_apps/job-max-failed-indexes.yaml")
-    job = kube.wait_for("Job", finished, name="max-failed-indexes", timeout=120)
+
+    def retried_without_failed_indexes(job: dict) -> str | None:
+        """The controller writes failedIndexes with the first failure it counts; a second
+        failure without it is the Job's own backoffLimit retrying index 0 (the feature off)."""
+        status = job.get("status", {})
+        if (status.get("failed") or 0) > 1 and not status.get("failedIndexes"):
+            return f"index 0 retried, no failedIndexes: {status}"
+        return None
+
+    job = kube.wait_for(
+        "Job",
+        finished,
+        name="max-failed-indexes",
+        fail=retried_without_failed_indexes,
+        timeout=300,
+    )
 
     assert_matches(final_condition(job), {"type": "Failed", "reason": "MaxFailedIndexesExceeded"})
     assert_matches(job["status"], {"failedIndexes": "0", "failed": 4})
@@ -125,11 +140,11 @@ def test_each_retry_of_an_index_carries_its_failure_count(kube: Kube) -> None:
         lambda pods: len(pods) >= 2,
         label_selector="job-name=failure-count",
         fail=uncounted,
-        timeout=90,
+        timeout=180,
         description="the first pod of each index",
     )
     job = kube.wait_for(
-        "Job", finished, name="failure-count", fail=_retried_more_than_once, timeout=180
+        "Job", finished, name="failure-count", fail=_retried_more_than_once, timeout=300
     )
 
     assert_matches(final_condition(job), {"type": "Failed", "reason": "FailedIndexes"})
@@ -154,7 +169,7 @@ def test_failindex_rule_fails_its_index_without_a_retry(kube: Kube) -> None:
         failed = job.get("status", {}).get("failed") or 0
         return f"status.failed {failed}: index 1 was retried" if failed > 1 else None
 
-    job = kube.wait_for("Job", finished, name="job-failindex", fail=index_retried, timeout=120)
+    job = kube.wait_for("Job", finished, name="job-failindex", fail=index_retried, timeout=300)
 
     assert_matches(final_condition(job), {"type": "Failed", "reason": "FailedIndexes"})
     assert_matches(
@@ -162,6 +177,28 @@ def test_failindex_rule_fails_its_index_without_a_retry(kube: Kube) -> None:
         {"failedIndexes": "1", "completedIndexes": "0", "failed": 1, "succeeded": 1},
     )
     assert pods_per_index(job_pods(kube, "job-failindex")) == {0: 1, 1: 1}
+
+
+@pytest.mark.feature("JobBackoffLimitPerIndex")
+def test_exceeding_max_failed_indexes_starts_no_further_index(kube: Kube) -> None:
+    """At parallelism 1 (upstream's case), index 0 fails and maxFailedIndexes 0 fails the Job
+    with reason MaxFailedIndexesExceeded before any other index is started: one pod in all,
+    status.failed 1, failedIndexes "0", nothing succeeded."""
+    kube.apply("sig_apps/job-max-failed-indexes-serial.yaml")
+    name = "max-failed-indexes-serial"
+
+    def went_on(job: dict) -> str | None:
+        status = job.get("status", {})
+        if (status.get("failed") or 0) > 1 or status.get("succeeded"):
+            return f"the Job went on after index 0 failed: {status}"
+        return None
+
+    job = kube.wait_for("Job", finished, name=name, fail=went_on, timeout=300)
+
+    assert_matches(final_condition(job), {"type": "Failed", "reason": "MaxFailedIndexesExceeded"})
+    assert_matches(job["status"], {"failedIndexes": "0", "failed": 1})
+    assert not job["status"].get("succeeded") and not job["status"].get("completedIndexes")
+    assert pods_per_index(job_pods(kube, name)) == {0: 1}
 
 
 def _created(pod: dict) -> tuple[str, str]:
@@ -195,6 +232,21 @@ def test_failjob_rule_fails_the_job_at_once(kube: Kube) -> None:
     assert "exit code 42" in failed["message"] and "FailJob" in failed["message"]
     assert len(job_pods(kube, "job-pod-failure-policy-failjob")) <= 2  # parallelism 2, no retry
     assert not job["status"].get("succeeded")
+
+
+@pytest.mark.feature("JobPodFailurePolicy")
+def test_ignore_rule_on_an_exit_code_keeps_failures_out_of_the_backoff_limit(kube: Kube) -> None:
+    """An Ignore rule on exit code 1 (upstream's e2e "should allow to use a pod failure policy to
+    ignore failure matching on exit code"): each index's first pod exits 1, yet with backoffLimit
+    0 the Job completes - the ignored failures are neither counted in status.failed nor held
+    against the limit, and each index got a second pod."""
+    kube.apply("sig_apps/job-pod-failure-policy-ignore-exit-code.yaml")
+    job = kube.wait_for("Job", finished, name="job-ignore-exit-code", timeout=300)
+
+    assert_matches(final_condition(job), {"type": "Complete"})
+    assert_matches(job["status"], {"succeeded": 2, "completedIndexes": "0,1"})
+    assert not job["status"].get("failed"), job["status"]
+    assert pods_per_index(job_pods(kube, "job-ignore-exit-code")) == {0: 2, 1: 2}
 
 
 @pytest.mark.feature("JobPodFailurePolicy")
@@ -237,7 +289,7 @@ def test_counted_failures_use_up_the_backoff_limit(kube: Kube, exit_code: int) -
     without a field the manifest set, which is what happens with the gate off)."""
     name = f"count-{exit_code}"
     kube.apply("sig_apps/job-pod-failure-policy-count.yaml", name=name, exit_code=exit_code)
-    job = kube.wait_for("Job", finished, name=name, timeout=120)
+    job = kube.wait_for("Job", finished, name=name, timeout=300)
 
     assert_matches(final_condition(job), {"type": "Failed", "reason": "BackoffLimitExceeded"})
     assert job["status"]["failed"] == 2
