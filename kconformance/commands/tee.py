@@ -8,6 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+# Reset SIGINT to its default, then exec: a command started in the background of a script
+# inherits SIGINT ignored (POSIX, without job control), and Python keeps an ignored SIGINT
+# ignored - its child would never see the interrupt passed on to it.
+_INTERRUPTIBLE = (
+    "import os,signal,sys\n"
+    "signal.signal(signal.SIGINT,signal.SIG_DFL)\n"
+    "os.execvp(sys.argv[1],sys.argv[1:])"
+)
+
 
 def tee(argv: list[str], log: Path) -> int:
     """Run argv, its output both on the terminal and in ``log``.
@@ -23,7 +32,7 @@ def tee(argv: list[str], log: Path) -> int:
     interrupts: list[int] = []
     with log.open("w") as sink:
         proc = subprocess.Popen(
-            argv,
+            [sys.executable, "-I", "-S", "-c", _INTERRUPTIBLE, *argv],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
