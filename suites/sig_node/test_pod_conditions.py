@@ -49,6 +49,23 @@ def _ready_to_start(pod: dict[str, Any]) -> dict[str, Any]:
     return conditions[READY_TO_START]
 
 
+def _running_and_ready(kube: Kube, name: str, timeout: float = 90) -> dict[str, Any]:
+    """Wait until the pod's container main runs and the pod is Ready; return it."""
+    return kube.wait_for(
+        "Pod",
+        lambda p: running(p, "main") and has_condition(p, "Ready"),
+        name=name,
+        timeout=timeout,
+        description=f"pod {name} to run main and be Ready",
+    )
+
+
+def _assert_transitions_in_order(conditions: dict[str, dict[str, Any]], order: list[str]) -> None:
+    """The conditions' lastTransitionTimes follow ``order`` (one-second resolution, hence <=)."""
+    times = [timestamp(conditions[c]["lastTransitionTime"]) for c in order]
+    assert times == sorted(times), dict(zip(order, times, strict=True))
+
+
 def _event_with(pod: str, reason: str, text: str):
     def seen(events: list[dict[str, Any]]) -> bool:
         return any(
@@ -87,19 +104,14 @@ def test_condition_turns_true_once_the_sandbox_has_networking(kube: Kube) -> Non
     pod without init containers: PodScheduled <= Initialized <= PodReadyToStartContainers <=
     ContainersReady <= Ready (lastTransitionTime has one-second resolution, hence <=)."""
     kube.apply("sig_node/ready-to-start.yaml")
-    pod = kube.wait_for(
-        "Pod",
-        lambda p: running(p, "main") and has_condition(p, "Ready"),
-        name="ready-to-start",
-        timeout=90,
-    )
+    pod = _running_and_ready(kube, "ready-to-start")
     conditions = _conditions(pod)
     ready_to_start = _ready_to_start(pod)
     assert ready_to_start["status"] == "True", ready_to_start
     assert pod["status"]["podIP"], "PodReadyToStartContainers is True but the pod has no IP"
-    order = ["PodScheduled", "Initialized", READY_TO_START, "ContainersReady", "Ready"]
-    times = [timestamp(conditions[c]["lastTransitionTime"]) for c in order]
-    assert times == sorted(times), dict(zip(order, times, strict=True))
+    _assert_transitions_in_order(
+        conditions, ["PodScheduled", "Initialized", READY_TO_START, "ContainersReady", "Ready"]
+    )
 
 
 @pytest.mark.feature("PodReadyToStartContainers")
@@ -133,18 +145,13 @@ def test_with_an_init_container_the_sandbox_comes_before_initialized(kube: Kube)
     so the condition turns True before the pod is Initialized (without init containers it is the
     other way round, see the first test)."""
     kube.apply("sig_node/ready-to-start-init.yaml")
-    pod = kube.wait_for(
-        "Pod",
-        lambda p: running(p, "main") and has_condition(p, "Ready"),
-        name="ready-to-start-init",
-        timeout=90,
-    )
+    pod = _running_and_ready(kube, "ready-to-start-init")
     conditions = _conditions(pod)
     ready_to_start = _ready_to_start(pod)
     assert ready_to_start["status"] == "True", ready_to_start
-    order = ["PodScheduled", READY_TO_START, "Initialized", "ContainersReady", "Ready"]
-    times = [timestamp(conditions[c]["lastTransitionTime"]) for c in order]
-    assert times == sorted(times), dict(zip(order, times, strict=True))
+    _assert_transitions_in_order(
+        conditions, ["PodScheduled", READY_TO_START, "Initialized", "ContainersReady", "Ready"]
+    )
 
 
 @pytest.mark.feature("PodReadyToStartContainers")
@@ -166,13 +173,7 @@ def test_condition_turns_true_once_the_missing_secret_exists(kube: Kube) -> None
     assert not pod["status"].get("podIP")
 
     kube.apply("sig_node/ready-to-start-secret.yaml")
-    pod = kube.wait_for(
-        "Pod",
-        lambda p: running(p, "main") and has_condition(p, "Ready"),
-        name=name,
-        timeout=180,
-        description="the pod to run and be Ready once its Secret exists",
-    )
+    pod = _running_and_ready(kube, name, timeout=180)
     after = _ready_to_start(pod)
     assert after["status"] == "True", after
     assert timestamp(after["lastTransitionTime"]) >= timestamp(before["lastTransitionTime"])
@@ -203,10 +204,5 @@ def test_condition_is_absent_with_its_gate_off(kube: Kube) -> None:
     """With PodReadyToStartContainersCondition off (1.28's default) a running pod has the four
     classic conditions and no PodReadyToStartContainers."""
     kube.apply("sig_node/ready-to-start.yaml")
-    pod = kube.wait_for(
-        "Pod",
-        lambda p: running(p, "main") and has_condition(p, "Ready"),
-        name="ready-to-start",
-        timeout=90,
-    )
+    pod = _running_and_ready(kube, "ready-to-start")
     assert sorted(_conditions(pod)) == ["ContainersReady", "Initialized", "PodScheduled", "Ready"]
