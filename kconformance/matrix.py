@@ -28,6 +28,11 @@ from kconformance.memory import PeakMemory
 REPORT = "kconformance-report.json"
 
 
+def _utc_now() -> str:
+    """The state's and the matrix's timestamps: ``2026-12-03T17:24:10Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 @dataclass
 class ReleaseRun:
     """One release's column: how it ended and where its report is."""
@@ -125,7 +130,7 @@ def run_matrix(
             continue
         rerun_why = (rerun_reason or "rerun requested") if release in state.runs else ""
         start = time.monotonic()
-        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        started = _utc_now()
         info = built(release)
         if info is None and build is not None:
             say(f"[matrix] {release}: building (hack/build.sh {release})")
@@ -166,7 +171,7 @@ def run_matrix(
                 started=started,
                 seconds=seconds,
                 peak_memory_gib=peak.gib,
-                ended=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                ended=_utc_now(),
                 arguments=arguments,
                 rerun=rerun_why,
             )
@@ -263,7 +268,7 @@ def merge(
             }
         )
     return {
-        "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "generated": _utc_now(),
         "machine": machine(),
         "selection": selection or "every suite",
         "releases": [

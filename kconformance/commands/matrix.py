@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     for release in releases:
         catalog.release(release)
     out = Path(args.out)
+    arguments = " ".join(args.pytest_args)
     undeleted: list[str] = []
     if args.merge_only:
         state = matrix.MatrixState.load(out / "state.json")
@@ -74,10 +75,9 @@ def run(args: argparse.Namespace) -> int:
             build=_build_release if args.build else None,
             rerun=rerun,
             rerun_reason=args.rerun_reason,
-            arguments=" ".join(args.pytest_args),
+            arguments=arguments,
         )
-    selection = " ".join(args.pytest_args)
-    selection = f"pytest suites {selection}" if selection else "every suite"
+    selection = f"pytest suites {arguments}" if arguments else "every suite"
     written = matrixdoc.write(matrix.merge(catalog, state, releases, selection), out)
     print("matrix written to " + ", ".join(str(p) for p in written))
     bad = [r for r in releases if r not in state.runs or state.runs[r].status != "run"]
