@@ -18,8 +18,8 @@
 # when complete; a re-run skips what exists and resumes after a failure. A failed step names
 # itself (lib.sh). Result: $KC_CACHE/releases/<RELEASE>-test-drivers.json, read by the tests
 # (a test whose program is missing skips, naming this script).
-# Not part of hack/build.sh: the device plugin and the DRA driver compile much of
-# k8s.io/kubernetes (several minutes cold on two cores).
+# hack/build.sh runs it (all) after the node image; the device plugin and the DRA driver compile
+# much of k8s.io/kubernetes (several minutes cold on two cores).
 HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 source "$HACK_DIR/lib.sh"

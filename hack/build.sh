@@ -5,7 +5,9 @@
 # Phases (each prints "[timing] <step> <seconds>s"; sub-steps print their own):
 #   setup-docker → build-go (hack/build-go.sh) → images (components + test
 #   images, hack/build-images.sh) → node image (hack/build-node-image.sh) → test KMS
-#   plugin (hack/build-kms-plugin.sh) → release json.
+#   plugin (hack/build-kms-plugin.sh) → release json → the sig-node test drivers
+#   (hack/build-test-drivers.sh) and the fake cloud-controller-manager (hack/build-fake-ccm.sh),
+#   so that no test skips for a missing build.
 # Every phase is cached/resumable; re-running after a failure continues.
 HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
@@ -53,6 +55,9 @@ main() {
   phase node-image-total "$HACK_DIR/build-node-image.sh" "$RELEASE"
   phase kms-plugin "$HACK_DIR/build-kms-plugin.sh" "$RELEASE"   # the `kms` profile's plugin, ~1 min cold
   write_release_json   # (errexit applies: not run under step/phase)
+  # After the release json: the cluster images are complete even if one of these fails.
+  phase test-drivers "$HACK_DIR/build-test-drivers.sh" "$RELEASE" all
+  phase fake-ccm "$HACK_DIR/build-fake-ccm.sh" "$RELEASE"
   echo "[timing] total $(( $(date +%s) - t0 ))s"
 }
 
