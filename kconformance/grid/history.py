@@ -8,24 +8,10 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from kconformance.grid.html import colours
+from kconformance.grid.html import style
 from kconformance.grid.model import Grid
 
 KEEP = 90  # nights: about a quarter of a year of nightlies
-
-# a cell's letters (its colour and tooltip say the verdict in full)
-_SHORT = {
-    "passed": "P",
-    "partial": "p",
-    "configured": "C",
-    "skipped": "S",
-    "failed": "F",
-    "missing": "M",
-    "not run": "-",
-    "not built": "NB",
-    "run failed": "RF",
-    "not testable": "NT",
-}
 
 
 def add_night(history: Mapping[str, Any] | None, night: str, grid: Grid) -> dict[str, Any]:
@@ -73,11 +59,11 @@ def section(history: Mapping[str, Any]) -> str:
             tds, previous = [], None
             for night in nights:
                 verdict = night["verdicts"].get(feature, {}).get(release, "not run")
-                background, colour = colours(verdict)
+                look = style(verdict)
                 changed = ' class="changed"' if previous not in (None, verdict) else ""
                 tds.append(
-                    f'<td{changed} style="background:{background};color:{colour}" '
-                    f'title="{escape(verdict)}">{escape(_SHORT.get(verdict, "?"))}</td>'
+                    f'<td{changed} style="background:{look.background};color:{look.colour}" '
+                    f'title="{escape(verdict)}">{escape(look.letters)}</td>'
                 )
                 previous = verdict
             lines.append(f"<tr><th>{escape(feature)}</th>{''.join(tds)}</tr>")

@@ -9,24 +9,36 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from html import escape
 
 from kconformance.grid.model import Cell, Grid, Row
 
-# verdict -> (background, text colour); a verdict not listed (an undocumented one) is red
-_VERDICT_COLOURS = {
-    "passed": ("#2e7d32", "#fff"),
-    "partial": ("#9ccc65", "#000"),
-    "configured": ("#c5e1a5", "#000"),
-    "skipped": ("#cfd8dc", "#000"),
-    "not testable": ("#eceff1", "#555"),
-    "not run": ("#fafafa", "#999"),
-    "not built": ("#ffe082", "#000"),
-    "run failed": ("#ff8a65", "#000"),
-    "failed": ("#c62828", "#fff"),
-    "missing": ("#c62828", "#fff"),
+
+@dataclass(frozen=True)
+class VerdictStyle:
+    """How a verdict shows: its cell's colours, and its letters where a cell is too narrow for
+    the word (the history's nights)."""
+
+    background: str
+    colour: str
+    letters: str
+
+
+# one entry per verdict a grid can hold; a verdict not listed (an undocumented one) is red
+_VERDICT_STYLES = {
+    "passed": VerdictStyle("#2e7d32", "#fff", "P"),
+    "partial": VerdictStyle("#9ccc65", "#000", "p"),
+    "configured": VerdictStyle("#c5e1a5", "#000", "C"),
+    "skipped": VerdictStyle("#cfd8dc", "#000", "S"),
+    "not testable": VerdictStyle("#eceff1", "#555", "NT"),
+    "not run": VerdictStyle("#fafafa", "#999", "-"),
+    "not built": VerdictStyle("#ffe082", "#000", "NB"),
+    "run failed": VerdictStyle("#ff8a65", "#000", "RF"),
+    "failed": VerdictStyle("#c62828", "#fff", "F"),
+    "missing": VerdictStyle("#c62828", "#fff", "M"),
 }
-_UNKNOWN = ("#c62828", "#fff")
+_UNKNOWN = VerdictStyle("#c62828", "#fff", "?")
 
 # the catalog's stage codes (A alpha, B- beta off, B+ beta on, G GA, GL GA locked, X no gate)
 _STAGE_COLOURS = {
@@ -79,17 +91,17 @@ def anchor(feature: str, release: str) -> str:
     return "c-" + re.sub(r"[^A-Za-z0-9]+", "-", f"{feature}-{release}")
 
 
-def colours(verdict: str) -> tuple[str, str]:
-    return _VERDICT_COLOURS.get(verdict, _UNKNOWN)
+def style(verdict: str) -> VerdictStyle:
+    return _VERDICT_STYLES.get(verdict, _UNKNOWN)
 
 
 def _legend(grid: Grid) -> str:
     seen = sorted(grid.verdicts().items())
     spans = []
     for verdict, count in seen:
-        background, colour = colours(verdict)
+        look = style(verdict)
         spans.append(
-            f'<span style="background:{background};color:{colour}">{escape(verdict)}: '
+            f'<span style="background:{look.background};color:{look.colour}">{escape(verdict)}: '
             f"{count}</span>"
         )
     return '<p class="legend">' + "".join(spans) + "</p>"
@@ -129,12 +141,12 @@ def _summary(cell: Cell) -> str:
 
 def _td(row: Row, release: str) -> str:
     cell = row.cells[release]
-    background, colour = colours(cell.verdict)
+    look = style(cell.verdict)
     body = _stage(cell) + _summary(cell)
     if _has_detail(row, release):
         body = f'<a href="#{anchor(row.feature, release)}">{body}</a>'
     return (
-        f'<td class="cell" style="background:{background};color:{colour}" '
+        f'<td class="cell" style="background:{look.background};color:{look.colour}" '
         f'title="{escape(row.feature)} on {escape(release)}">{body}</td>'
     )
 
