@@ -30,7 +30,8 @@ def test_dynamic_node_ports_avoid_the_static_band_until_it_is_all_that_is_left(
     min(max(16, 100/32), 128) = 16 ports, 30000-30015. An explicit port in the band is
     granted; every dynamic allocation lands above the band while it has free ports; once the
     upper band is full, dynamic allocation falls back into the lower band."""
-    low, high = parse_range(kube.cluster.profile.apiserver_args[0][1])
+    # the range the profile gives the apiserver (catalog apiserver_args), named, not by position
+    low, high = parse_range(dict(kube.cluster.profile.apiserver_args)["service-node-port-range"])
     band = static_band_size(high - low + 1)
     assert (low, high, band) == (30000, 30099, 16)
     band_end = low + band  # first port above the band

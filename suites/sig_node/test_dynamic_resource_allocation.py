@@ -19,6 +19,7 @@ which publishes a ResourceSlice of four devices for the node.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -201,8 +202,11 @@ def test_driver_allocates_the_claim_and_the_pod_runs(kube: Kube, dra_driver: Dri
     and the pod runs. 1.28: allocation by the driver's controller (status.driverName). 1.36: by
     the scheduler, from the ResourceSlice the plugin published (one device of the node's pool),
     and containerd 2 applies the plugin's CDI spec: the container has the driver's
-    `claim_<claim>_<request>=true` variable, dashes made underscores (1.28's containerd 1.6
-    ignores CDI)."""
+    `claim_<claim>_<request>=true` variable, dashes made underscores. 1.28's containerd 1.6
+    ignores CDI, so there the node plugin's part is shown by the CDI spec it wrote when the
+    kubelet called NodePrepareResource for the claim (named by the claim's uid, holding the
+    variable the controller derived from the claim's parameters, as upstream's dra.go expects
+    in the container)."""
     api = _api(kube)
     kube.apply(MANIFEST[api], driver=dra_driver.name)
     try:
@@ -228,7 +232,18 @@ def test_driver_allocates_the_claim_and_the_pod_runs(kube: Kube, dra_driver: Dri
     assert reserved == [("pods", "dra-user", pod["metadata"]["uid"])], status
     if api == "resource.k8s.io/v1alpha2":
         assert status["driverName"] == dra_driver.name, status
-        assert status["allocation"], status
+        handles = status["allocation"]["resourceHandles"]
+        assert [h["driverName"] for h in handles] == [dra_driver.name], handles
+        # the driver's controller turns the claim's parameters (ConfigMap a: b) into user_a=b
+        assert json.loads(handles[0]["data"])["EnvVars"] == {"user_a": "b"}, handles
+        # NodePrepareResource: the node plugin wrote the claim's CDI spec, named by its uid
+        uid = claim["metadata"]["uid"]
+        path = f"/var/run/cdi/{dra_driver.name}-{uid}.json"
+        cdi = json.loads(node_exec(dra_driver.node, "cat", path).stdout)
+        assert cdi["kind"] == f"{dra_driver.name}/test", cdi
+        assert cdi["devices"] == [
+            {"name": f"claim-{uid}", "containerEdits": {"env": ["user_a=b"]}}
+        ], cdi
     else:
         results = status["allocation"]["devices"]["results"]
         assert [(r["request"], r["driver"], r["pool"]) for r in results] == [

@@ -94,13 +94,22 @@ def test_get_allocatable_resources_answers_with_no_exclusive_cpus(
 ) -> None:
     """GetAllocatableResources (KEP-2403): the kubelet answers; under the `none` CPU manager
     policy (kind's default, read back from /configz) no CPU can be allocated exclusively, so
-    cpu_ids is empty - as the KEP says, CPU ids are only reported under the static policy."""
+    cpu_ids is empty - as the KEP says, CPU ids are only reported under the static policy.
+    An empty answer alone could come from anything: the kubelet counts the call in
+    kubelet_pod_resources_endpoint_requests_get_allocatable, which grows across it, and not in
+    ..._errors_get_allocatable."""
     node = pod_resources.node
     assert kubelet_config(kube, node)["cpuManagerPolicy"] == "none"
+    before = _counters(kube, node)
     answer = pod_resources("allocatable")
     assert "error" not in answer, answer
     assert not answer.get("cpu_ids"), answer
     assert not answer.get("memory"), answer  # memory manager policy None: nothing reported
+    after = _counters(kube, node)
+    served = "kubelet_pod_resources_endpoint_requests_get_allocatable"
+    assert after[served] >= before.get(served, 0.0) + 1, (before, after)
+    errors = "kubelet_pod_resources_endpoint_errors_get_allocatable"
+    assert after.get(errors, 0.0) == before.get(errors, 0.0), (before, after)
 
 
 @pytest.mark.kind_nodes

@@ -6,10 +6,22 @@ to treat the container as a sidecar container."
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
-from kconformance.testing import Kube
-from suites.sig_node.pods import finished_at, marks, phase_in, running, started_at, status_of
+from kconformance.testing import Kube, assert_matches, condition, has_condition
+from kconformance.waits import failed_pod
+from suites.sig_node.pods import (
+    finished_at,
+    log_lines,
+    marks,
+    phase_in,
+    running,
+    started_at,
+    status_of,
+)
 
 
 @pytest.mark.feature("SidecarContainers")
@@ -44,7 +56,9 @@ def test_next_container_waits_for_the_sidecars_startup_probe(kube: Kube) -> None
     pod = kube.wait_for(
         "Pod", lambda p: running(p, "proxy", "main"), name="startup-order", timeout=120
     )
+    # started and Ready together once the startupProbe passed (no readinessProbe: upstream S12)
     assert status_of(pod, "proxy")["started"] is True
+    assert status_of(pod, "proxy")["ready"] is True
     proxy = marks(kube, "startup-order", "proxy", needed=("start", "ready"))
     setup = marks(kube, "startup-order", "setup", needed=("start", "exit"))
     main = marks(kube, "startup-order", "main", needed=("start",))
@@ -149,3 +163,197 @@ def test_sidecar_failing_during_startup_in_never_pod(kube: Kube) -> None:
     )
     assert pod["status"]["phase"] == "Pending"
     assert status_of(pod, "main")["state"]["waiting"]["reason"] == "PodInitializing"
+
+
+# The handler container that serves each kind of hook.
+HANDLER_CONTAINER = {"exec": "netexec", "http": "netexec", "https": "netexec-https"}
+
+
+def _hook(action: str, target: str, message: str) -> dict[str, Any]:
+    """A lifecycle handler that calls the hook handler's /echo with ``message``, as upstream's."""
+    path = f"/echo?msg={message}"
+    if action == "exec":
+        return {"exec": {"command": ["sh", "-c", f"curl -fsS 'http://{target}:8080{path}'"]}}
+    if action == "http":
+        return {"httpGet": {"host": target, "port": 8080, "path": path}}
+    return {"httpGet": {"host": target, "port": 9090, "path": path, "scheme": "HTTPS"}}
+
+
+def _served(kube: Kube, container: str, message: str) -> list[str]:
+    """The hook handler's log, followed until it shows the request carrying ``message``."""
+    request = f"GET /echo?msg={message}"
+    return log_lines(
+        kube, "hook-handler", container, until=lambda lines: any(request in x for x in lines)
+    )
+
+
+@pytest.mark.feature("SidecarContainers")
+@pytest.mark.parametrize("action", ["exec", "http", "https"])
+def test_sidecar_lifecycle_hooks_run(kube: Kube, action: str) -> None:
+    """A sidecar's postStart hook runs when it starts and its preStop hook when the pod is
+    deleted (upstream's "Restartable Init Container Lifecycle Hook" specs: exec, and httpGet
+    over HTTP and HTTPS - the kubelet does not verify the handler's certificate): each
+    calls a handler pod, whose log shows the request. The main container starts only once the
+    sidecar's postStart has returned, so its request is in the handler's log by then; the
+    preStop request is there once the pod is gone (grace 15 s, as upstream)."""
+    kube.apply("sig_node/hook-handler.yaml")
+    handler = kube.wait_for(
+        "Pod", lambda p: has_condition(p, "Ready"), name="hook-handler", timeout=120
+    )
+    target = handler["status"]["podIP"]
+    lifecycle = {
+        "postStart": _hook(action, target, "poststart"),
+        "preStop": _hook(action, target, "prestop"),
+    }
+    kube.apply("sig_node/sidecar-hooks.yaml", lifecycle=json.dumps(lifecycle))
+    kube.wait_for("Pod", lambda p: running(p, "sidecar", "main"), name="sidecar-hooks")
+    container = HANDLER_CONTAINER[action]
+    served = _served(kube, container, "poststart")
+    assert any("GET /echo?msg=poststart" in line for line in served), served
+    assert not any("msg=prestop" in line for line in served), served
+
+    kube.delete("Pod", "sidecar-hooks", grace_period_seconds=15)
+    kube.wait_deleted("Pod", "sidecar-hooks", timeout=120)
+    served = _served(kube, container, "prestop")
+    assert any("GET /echo?msg=prestop" in line for line in served), served
+
+
+def _restarted_by_probe(kube: Kube, probe: str, main_runs: bool) -> dict[str, Any]:
+    """Apply the pod whose sidecar fails its ``probe`` and wait until the kubelet restarted the
+    sidecar twice (a probe kill, not an exit: the sidecar never ends by itself) and main is in
+    the state ``main_runs`` says; a pod that ends (or is refused) stops the wait."""
+    kube.apply("sig_node/sidecar-probe-restart.yaml", probe=probe)
+
+    def settled(pod: dict[str, Any] | None) -> bool:
+        if not pod or not pod["status"].get("initContainerStatuses"):
+            return False
+        restarts = status_of(pod, "sidecar")["restartCount"]
+        return restarts >= 2 and (running(pod, "main") if main_runs else True)
+
+    return dict(
+        kube.wait_for(
+            "Pod",
+            settled,
+            name="sidecar-probe-restart",
+            fail=lambda p: (
+                failed_pod(p)
+                or (f"pod reached {p['status']['phase']}" if phase_in("Succeeded")(p) else None)
+            ),
+            timeout=180,
+        )
+    )
+
+
+def _probe_kills(kube: Kube, probe: str) -> list[dict[str, Any]]:
+    """The kubelet's Killing events for the sidecar that name the failed ``probe``."""
+    events = kube.wait_for(
+        "Event",
+        lambda items: any(_kills(e, probe) for e in items),
+        api_version="v1",
+        timeout=60,
+        description=f"a Killing event for the sidecar's failed {probe}",
+    )
+    return [e for e in events if _kills(e, probe)]
+
+
+def _kills(event: dict[str, Any], probe: str) -> bool:
+    involved = event["involvedObject"]
+    return (
+        event["reason"] == "Killing"
+        and involved.get("name") == "sidecar-probe-restart"
+        and involved.get("fieldPath") == "spec.initContainers{sidecar}"
+        and f"failed {probe.removesuffix('Probe')} probe" in (event.get("message") or "")
+    )
+
+
+@pytest.mark.feature("SidecarContainers")
+def test_sidecar_failing_its_liveness_probe_is_restarted_while_main_runs(kube: Kube) -> None:
+    """A sidecar whose livenessProbe fails is killed and restarted by the kubelet, and - a
+    sidecar's liveness does not hold initialization back - the main container starts and keeps
+    running, never restarted (upstream container_lifecycle_test.go, "liveness probe fails").
+    The kill is the kubelet's: a Killing event for spec.initContainers{sidecar} saying
+    "Init container sidecar failed liveness probe"."""
+    pod = _restarted_by_probe(kube, "livenessProbe", main_runs=True)
+    assert pod["status"]["phase"] == "Running"
+    assert status_of(pod, "main")["restartCount"] == 0
+    assert _probe_kills(kube, "livenessProbe")
+
+
+@pytest.mark.feature("SidecarContainers")
+def test_sidecar_failing_its_startup_probe_is_restarted_and_main_never_starts(
+    kube: Kube,
+) -> None:
+    """A sidecar whose startupProbe fails while it runs is killed and restarted by the kubelet
+    (upstream's S10/N10: the probe's kill, where test_sidecar_failing_during_startup_in_never_pod
+    has the sidecar exit by itself); it never counts as started, so the pod stays Pending and
+    main waits in PodInitializing. Killing event: "Init container sidecar failed startup
+    probe"."""
+    pod = _restarted_by_probe(kube, "startupProbe", main_runs=False)
+    assert pod["status"]["phase"] == "Pending"
+    assert status_of(pod, "sidecar")["started"] is False
+    assert status_of(pod, "main")["state"]["waiting"]["reason"] == "PodInitializing"
+    assert _probe_kills(kube, "startupProbe")
+
+
+def _readiness_failures(events: list[dict[str, Any]]) -> int:
+    """How often the kubelet reported the sidecar's readiness probe failing (events aggregate
+    repeats into one with a count)."""
+    return sum(
+        int(e.get("count") or 1)
+        for e in events
+        if e["reason"] == "Unhealthy"
+        and e["involvedObject"].get("name") == "sidecar-readiness"
+        and e["involvedObject"].get("fieldPath") == "spec.initContainers{sidecar}"
+        and (e.get("message") or "").startswith("Readiness probe failed")
+    )
+
+
+@pytest.mark.feature("SidecarContainers")
+def test_sidecar_readiness_probe_governs_the_pods_readiness(kube: Kube) -> None:
+    """A sidecar's readinessProbe counts toward the pod's readiness (an ordinary init container
+    cannot even have one): while it fails, the sidecar is not ready and never restarted, main
+    runs and is ready, and the pod is not Ready - ContainersReady False, reason
+    ContainersNotReady, naming the sidecar alone. Once the probe passes, the pod turns Ready
+    (upstream's "Probing restartable init container with readiness probe" specs). The failing
+    state is read after the kubelet reported the probe failing three times."""
+    kube.apply("sig_node/sidecar-readiness.yaml")
+    kube.wait_for(
+        "Pod",
+        lambda p: running(p, "sidecar", "main") and status_of(p, "main")["ready"] is True,
+        name="sidecar-readiness",
+    )
+    kube.wait_for(
+        "Event",
+        lambda events: _readiness_failures(events) >= 3,
+        api_version="v1",
+        timeout=60,
+        description="three failed readiness probes of the sidecar",
+    )
+    pod = kube.get("Pod", "sidecar-readiness")
+    assert pod and running(pod, "sidecar", "main")
+    assert_matches(status_of(pod, "sidecar"), {"ready": False, "restartCount": 0})
+    assert_matches(
+        condition(pod, "ContainersReady"),
+        {
+            "status": "False",
+            "reason": "ContainersNotReady",
+            "message": "containers with unready status: [sidecar]",
+        },
+    )
+    assert has_condition(pod, "Ready", "False")
+
+    kube.kubectl(
+        "exec",
+        "-n",
+        kube.namespace,
+        "sidecar-readiness",
+        "-c",
+        "sidecar",
+        "--",
+        "touch",
+        "/tmp/ready",
+    )
+    pod = kube.wait_for(
+        "Pod", lambda p: has_condition(p, "Ready"), name="sidecar-readiness", timeout=60
+    )
+    assert_matches(status_of(pod, "sidecar"), {"ready": True, "restartCount": 0})

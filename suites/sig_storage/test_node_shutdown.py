@@ -15,7 +15,12 @@ TAINT = {"key": "node.kubernetes.io/out-of-service", "value": "nodeshutdown", "e
 def test_out_of_service_taint_moves_statefulset_pod_off_a_dead_node(kube: Kube) -> None:
     """Stop the worker's container (a node that shut down without draining), mark it
     node.kubernetes.io/out-of-service=nodeshutdown:NoExecute, and the StatefulSet pod stuck
-    on it is force-deleted and recreated on the other node."""
+    on it is force-deleted and recreated on the other node (the pod GC's part of KEP-2268).
+
+    Not shown here: the other half of the KEP, the attach-detach controller force-detaching the
+    dead node's volumes. It needs an attachable CSI driver (VolumeAttachment objects); this
+    machine's only storage is local-path (no attacher, node-local data), and
+    csi-driver-host-path, which upstream's spec uses, is refused by the Go module proxy."""
     worker = next(
         n.metadata.name
         for n in kube.cluster.core.list_node().items
