@@ -4,7 +4,8 @@
 # release's k8s.io/cloud-provider.   Usage: hack/build-fake-ccm.sh RELEASE
 # Output: $CACHE/components/fake-ccm/<k8s.io/cloud-provider version>/fake-ccm, recorded in
 # $CACHE/releases/<RELEASE>-components.json (hack/components.sh). The `cloud-lb` profile needs it.
-# hack/build.sh runs it last; it compiles much of the controller-manager (minutes cold).
+# hack/build.sh runs it last: built in the release's wrapper module with its toolchain and tags,
+# the controller-manager packages it shares come from the Go build cache (seconds, not minutes).
 HACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
 source "$HACK_DIR/lib.sh"

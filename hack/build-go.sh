@@ -259,6 +259,7 @@ build_k8s() {
   mset kubernetes_version "$(jstr "$K8S_VERSION")"
   mset k8s_bin "$(jstr "$K8S_BIN")"
   mset go_toolchain "$(jstr "$GO_TOOLCHAIN")"
+  mset k8s_tags "$(jstr "$K8S_TAGS")"   # hack/components.sh builds with the same
 }
 
 build_agnhost() {
@@ -271,7 +272,7 @@ build_agnhost() {
     skip_step "agnhost-$ver" "$dest"
   else
     tmp="$(tmp_for "$dest")"; mkdir -p "$tmp"
-    step "agnhost-$ver" -- build_in "$wrapper" "$tmp" "-s -w" k8s.io/kubernetes/test/images/agnhost
+    step "agnhost-$ver" -- build_in "$wrapper" "$tmp" "-s -w" -tags "$K8S_TAGS" k8s.io/kubernetes/test/images/agnhost
     commit_output "$tmp/agnhost" "$dest"; rmdir "$tmp"
   fi
   mset agnhost "{\"version\": $(jstr "$ver"), \"path\": $(jstr "$dest")}"
@@ -637,6 +638,7 @@ build_k8s_only() {
   mset kubernetes_version "$(jstr "$K8S_VERSION")"
   mset k8s_bin "$(jstr "$K8S_BIN")"
   mset go_toolchain "$(jstr "$GO_TOOLCHAIN")"
+  mset k8s_tags "$(jstr "$K8S_TAGS")"   # hack/components.sh builds with the same
 }
 
 main() {

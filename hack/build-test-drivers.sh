@@ -53,9 +53,11 @@ jstr() { python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
 k8s_dir() { (cd "$WORK" && GOTOOLCHAIN=local go mod download -json "k8s.io/kubernetes@$1" | jq -er .Dir); }
 wrapper_k8s_version() { sed -n 's/^require k8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' "$1/go.mod"; }
 
-# go build, niced (the machine's cores are shared), static, inside module DIR
+# go build, niced (the machine's cores are shared), static, inside module DIR, with the build
+# tags of need_k8s_toolchain (BUILD_TAGS)
 gobuild() {  # gobuild DIR OUT PKG
-  cd "$1" && go version && nice -n 10 go build -trimpath -ldflags "-s -w" -o "$2" "$3" && file "$2" | grep -q 'statically linked'
+  cd "$1" && go version && nice -n 10 go build -trimpath -tags "${BUILD_TAGS:-}" -ldflags "-s -w" -o "$2" "$3" &&
+    file "$2" | grep -q 'statically linked'
 }
 
 build_podresources() {
@@ -78,10 +80,16 @@ build_podresources() {
   mset podresources_client "{\"kubelet_module\": $(jstr "k8s.io/kubelet@$STAGING_VERSION"), \"path\": $(jstr "$dir/podresources-client")}"
 }
 
-# packages of k8s.io/kubernetes build with the release's own Go (as hack/build-go.sh)
+# packages of k8s.io/kubernetes build with the release's own Go and build tags, as
+# hack/build-go.sh recorded them once it built the release (then the packages the binaries share
+# come from the Go build cache); before that, with its release table's toolchain and no tags
 need_k8s_toolchain() {  # need_k8s_toolchain [RELEASE]
-  local tc; tc="$(k8s_toolchain "${1:-$RELEASE}")"
-  [[ -n "$tc" ]] || die "no GO_TOOLCHAIN for release ${1:-$RELEASE} in $HACK_DIR/build-go.sh"
+  local release="${1:-$RELEASE}" gojson tc
+  gojson="$KC_CACHE/releases/$release-go.json"
+  tc="$(jq -r '.go_toolchain // empty' "$gojson" 2>/dev/null || true)"
+  BUILD_TAGS="$(jq -r '.k8s_tags // empty' "$gojson" 2>/dev/null || true)"
+  [[ -n "$tc" ]] || tc="$(k8s_toolchain "$release")"
+  [[ -n "$tc" ]] || die "no GO_TOOLCHAIN for release $release in $HACK_DIR/build-go.sh"
   export GOTOOLCHAIN="$tc"
 }
 

@@ -1,5 +1,5 @@
-// fake-ccm: a test-only cloud-controller-manager; hack/build-fake-ccm.sh builds it per release
-// against that release's k8s.io/cloud-provider (it rewrites the require line in a copy).
+// fake-ccm: a test-only cloud-controller-manager. This go.mod is for editors only:
+// hack/build-fake-ccm.sh builds main.go inside the release's wrapper module (hack/components.sh).
 module kconformance.local/fake-ccm
 
 go 1.20

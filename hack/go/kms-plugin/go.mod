@@ -1,5 +1,5 @@
-// kms-plugin: a test-only KMS v2 plugin; hack/build-kms-plugin.sh builds it once per
-// release against that release's k8s.io/kms (it rewrites the require line in a copy).
+// kms-plugin: a test-only KMS v2 plugin. This go.mod is for editors only:
+// hack/build-kms-plugin.sh builds main.go inside the release's wrapper module (hack/components.sh).
 module kconformance.local/kms-plugin
 
 go 1.20
