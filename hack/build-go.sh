@@ -642,9 +642,13 @@ build_k8s_only() {
 }
 
 main() {
-  [[ $# -eq 1 || ( $# -eq 3 && "$2" == --only ) ]] \
-    || die "usage: $0 RELEASE [--only kube-apiserver,kubelet,...]   (e.g. 1.28)"
+  [[ $# -eq 1 || ( $# -eq 3 && "$2" == --only ) || ( $# -eq 2 && "$2" == --node-rootfs ) ]] \
+    || die "usage: $0 RELEASE [--only kube-apiserver,kubelet,...|--node-rootfs]   (e.g. 1.28)"
   release_vars "$1"
+  if [[ $# -eq 2 ]]; then   # the node's Debian root filesystem (hack/build-images.sh's choice)
+    if [[ -n "$CONTAINERD_VERSION" ]]; then echo node2; else echo node; fi
+    return 0
+  fi
   clean_stale_tmp
   if [[ $# -eq 3 ]]; then
     local t1; t1=$(date +%s)

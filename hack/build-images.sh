@@ -3,6 +3,9 @@
 # Debian packages (debootstrap) and the Go binaries of hack/build-go.sh.
 #
 #   hack/build-images.sh RELEASE [all|base|components|test]
+#   hack/build-images.sh RELEASE rootfs NAME...
+#     rootfs      only the named Debian root filesystems (node, node2, proxy, agnhost): needs no
+#                 Go build, so hack/build.sh runs it while hack/build-go.sh compiles
 #     base        Debian root filesystems (debootstrap) + kind node base image
 #     components  kubeadm's images (apiserver, controller-manager, scheduler,
 #                 kube-proxy, etcd, coredns, pause) + kindnetd + local-path-provisioner
@@ -382,6 +385,16 @@ main() {
   [[ $# -ge 1 ]] || die "usage: $0 RELEASE [all|base|components|test]"
   RELEASE="$1"; local what="${2:-all}"
   docker info >/dev/null 2>&1 || die "docker does not answer: run hack/setup-docker.sh"
+  if [[ "$what" == rootfs ]]; then
+    shift 2
+    local name pkgs_var
+    for name in "$@"; do
+      pkgs_var="ROOTFS_PKGS_$name"
+      [[ -n "${!pkgs_var:-}" ]] || die "no root filesystem '$name' in $IMAGES_DIR/packages.sh"
+      ensure_rootfs "$name"
+    done
+    return
+  fi
   load_go_manifest
   case "$what" in
     base) ensure_rootfs "$NODE_ROOTFS"; build_base; ensure_rootfs proxy; ensure_rootfs agnhost; return ;;

@@ -3,8 +3,8 @@
 # $CACHE/releases/<RELEASE>.json for the Python harness.
 #   hack/build.sh RELEASE        (e.g. 1.28)
 # Phases (each prints "[timing] <step> <seconds>s"; sub-steps print their own):
-#   setup-docker → build-go (hack/build-go.sh) → images (components + test
-#   images, hack/build-images.sh) → node image (hack/build-node-image.sh) → test KMS
+#   setup-docker → build-go (hack/build-go.sh; the Debian root filesystems meanwhile) → images
+#   (components + test images, hack/build-images.sh) → node image (hack/build-node-image.sh) → test KMS
 #   plugin (hack/build-kms-plugin.sh) → release json → the sig-node test drivers
 #   (hack/build-test-drivers.sh) and the fake cloud-controller-manager (hack/build-fake-ccm.sh),
 #   so that no test skips for a missing build.
@@ -50,7 +50,19 @@ main() {
   RELEASE="$1"
   local t0; t0=$(date +%s)
   step setup-docker -- "$HACK_DIR/setup-docker.sh"
+  # The Debian root filesystems need no Go build: debootstrap them (network and disk, mostly)
+  # while build-go compiles (CPU); images-total then finds them built. Their output is printed
+  # once build-go is done; if they fail, images-total builds them again and reports it.
+  local rootfs_log="$CACHE/logs/rootfs-$RELEASE.log" rootfs_pid
+  mkdir -p "$CACHE/logs"
+  "$HACK_DIR/build-images.sh" "$RELEASE" rootfs "$("$HACK_DIR/build-go.sh" "$RELEASE" --node-rootfs)" \
+    proxy agnhost >"$rootfs_log" 2>&1 &
+  rootfs_pid=$!
+  trap 'kill "$rootfs_pid" 2>/dev/null || true' EXIT
   phase build-go-total "$HACK_DIR/build-go.sh" "$RELEASE"
+  wait "$rootfs_pid" || log "root filesystems failed (images-total retries them): $rootfs_log"
+  trap - EXIT
+  cat "$rootfs_log"
   phase images-total "$HACK_DIR/build-images.sh" "$RELEASE" all
   phase node-image-total "$HACK_DIR/build-node-image.sh" "$RELEASE"
   phase kms-plugin "$HACK_DIR/build-kms-plugin.sh" "$RELEASE"   # the `kms` profile's plugin, ~1 min cold
