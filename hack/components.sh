@@ -8,7 +8,8 @@
 # a module of its own. (hack/go/<name>/go.mod is only for editors.) Source it after lib.sh. API:
 #   build_component NAME STAGING_MODULE RELEASE [EXTRA_LDFLAGS]
 #       builds hack/go/NAME against STAGING_MODULE at v0.<minor>.<patch> of the release's
-#       Kubernetes version (needs hack/build-go.sh RELEASE first); output cached by that version:
+#       Kubernetes version (with the installed Go where hack/build-go.sh RELEASE has not run);
+#       output cached by that version:
 #         $KC_CACHE/components/NAME/<version>/NAME
 #       recorded (the suite reads it) in $KC_CACHE/releases/RELEASE-components.json: {NAME: {...}}
 #   component_release_minor RELEASE   print the minor number of the release's Kubernetes version
@@ -39,9 +40,14 @@ build_component() {
   if have_output "$dest"; then
     skip_step "$name-$version" "$dest"
   else
-    [[ -s "$wrapper/go.mod" && -s "$gojson" ]] || die "$name: run hack/build-go.sh $release first (its wrapper module and $gojson)"
-    GOTOOLCHAIN="$(jq -er .go_toolchain "$gojson")" || die "$name: no go_toolchain in $gojson"
-    tags="$(jq -er .k8s_tags "$gojson")" || die "$name: no k8s_tags in $gojson (re-run hack/build-go.sh $release)"
+    [[ -s "$wrapper/go.mod" ]] || die "$name: no wrapper module $wrapper/go.mod for release $release"
+    if [[ -s "$gojson" ]]; then
+      GOTOOLCHAIN="$(jq -er .go_toolchain "$gojson")" || die "$name: no go_toolchain in $gojson"
+      tags="$(jq -er .k8s_tags "$gojson")" || die "$name: no k8s_tags in $gojson (re-run hack/build-go.sh $release)"
+    else   # Kubernetes not built here (kind's published images): nothing to share, any Go will do
+      log "$name: $release's Kubernetes was not built here ($gojson): building with the installed Go"
+      GOTOOLCHAIN=local tags=""
+    fi
     export GOTOOLCHAIN CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOFLAGS="-buildvcs=false -mod=mod"
     GOPROXY="${GOPROXY:-https://proxy.golang.org}"; GOPROXY="${GOPROXY//,direct/}"; GOPROXY="${GOPROXY//|direct/}"
     [[ "$GOPROXY" == direct || -z "$GOPROXY" ]] && GOPROXY=https://proxy.golang.org
