@@ -132,8 +132,11 @@ class ProofVerdicts:
             outcome, reason = NO_EVIDENCE, "failed without an exception"
         else:
             outcome, reason = NOT_PROVED, f"the test passed with {feature} off"
-        report.user_properties.append((PROOF_PROPERTY, outcome))
-        report.user_properties.append((REASON_PROPERTY, reason))
+        outcome_properties = [(PROOF_PROPERTY, outcome), (REASON_PROPERTY, reason)]
+        report.user_properties.extend(outcome_properties)  # the run's report reads this one
+        # junitxml writes the properties of the teardown report, which pytest builds from a
+        # copy of the item's: without this the JUnit file would not carry the outcome
+        item.user_properties.extend(outcome_properties)
         if outcome in (PROVED, GATED, CONFIGURED):
             report.outcome = "passed"
             report.longrepr = None

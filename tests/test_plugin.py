@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -390,7 +391,15 @@ def test_reads_a_key_that_is_gone(cluster):
 def test_prove_inverts_feature_off_runs_and_fails_a_test_that_cannot_fail(project):
     project.makepyfile(**{"suites/sig_apps/test_prove": PROOF_SUITE})
     result = inner_run(
-        project, "suites/sig_apps/test_prove.py", *BASE, "--prove", "-rs", "--report-dir", "out"
+        project,
+        "suites/sig_apps/test_prove.py",
+        *BASE,
+        "--prove",
+        "-rs",
+        "--report-dir",
+        "out",
+        "--junitxml",
+        "out/junit.xml",
     )
     # 4 feature-on runs pass; the gate test's off run proves (off-gates: its gate is off in
     # kube-controller-manager only); the no-op's off run does not; the KeyError of the last one
@@ -434,6 +443,20 @@ def test_prove_inverts_feature_off_runs_and_fails_a_test_that_cannot_fail(projec
     assert cells["PodIndexLabel"]["proof"]["verdict"] == "not proved"
     assert cells["KubectlEvents"]["proof"]["verdict"] == "cannot be switched off"
     assert cells["CRDValidationRatcheting"]["proof"]["outcomes"] == {"no evidence": 1}
+    # every off run's outcome and its reason, as JUnit properties
+    junit = ElementTree.parse(project.path / "out" / "junit.xml")
+    outcomes = {
+        case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")}
+        for case in junit.iter("testcase")
+        if case.get("name", "").endswith("-off]")
+    }
+    assert outcomes["test_reads_a_key_that_is_gone[1.28-off]"]["proof"] == "no evidence"
+    assert (
+        outcomes["test_reads_a_key_that_is_gone[1.28-off]"]["proof_reason"]
+        == "KeyError: 'CRDValidationRatcheting'"
+    )
+    assert outcomes["test_cannot_fail[1.28-off]"]["proof"] == "not proved"
+    assert {o.get("proof") for o in outcomes.values()} >= {"proved", "no evidence", "not proved"}
 
 
 ROLE_SUITE = """

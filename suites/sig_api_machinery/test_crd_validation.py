@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 import yaml
@@ -113,6 +114,109 @@ def test_cel_rule_ratcheting(kube: Kube) -> None:
     else:
         (updated,) = update()
         assert updated["fieldB"] == "new field value"
+
+
+def _widget(
+    kube: Kube, name: str = "widget", revision: int = 1, value: str = "old", items: str = "[old]"
+) -> list[dict[str, Any]]:
+    return kube.apply(
+        "sig_api_machinery/ratcheting-nested-cr.yaml",
+        group=group_for(kube),
+        name=name,
+        revision=revision,
+        value=value,
+        items=items,
+    )
+
+
+def _refused_fields(kube: Kube, **widget: Any) -> set[str]:
+    """The fields a Widget update's 422 names; none when the update is admitted."""
+    try:
+        _widget(kube, **widget)
+    except ApiRejection as refused:
+        assert refused.code == 422, refused
+        return set(refused.cause_fields())
+    return set()
+
+
+# the paths of the fields whose old value the API server finds by name or by list-map key
+CORRELATABLE = {"field", "struct.field", "list[0].field", "list[1].field"}
+JSON_SCHEMA_MAP_PATHS = {"map.foo.field", "map.bar.field"}
+
+
+@pytest.mark.feature("CRDValidationRatcheting")
+def test_ratcheting_correlates_nested_fields_but_not_atomic_or_set_list_items(
+    kube: Kube,
+) -> None:
+    """Upstream's JSON-schema ratcheting specs (crd_validation_ratcheting.go): once the schema
+    allows only "valid", a Widget whose every string is "old" can still be updated as long as
+    the invalid values are unchanged - at the top, in a nested object, in map-list items
+    (correlated by key), in map values (by key), and in lists left whole. Appending to an
+    atomic or a set list is refused for its old items (items without a key have no old value
+    to correlate), naming those lists and no correlatable field; changing the correlatable
+    fields to another invalid value is refused at each path; to "valid", admitted.
+
+    1.28's alpha differs in two ways (apiextensions-apiserver v0.28.15 validation/ratcheting.go;
+    from 1.29 the correlation moved to apiserver's pkg/cel/common/equality.go): a list without
+    x-kubernetes-list-type is correlated by index, so its old items stay ratcheted when one is
+    appended; and a set list is compared item by item, finds no old item for any, so even an
+    unchanged set's invalid items are not ratcheted: every update is refused at setArray[0].
+    """
+    group = group_for(kube)
+    alpha = kube.release == "1.28"
+    unratcheted_set = {"setArray[0]"} if alpha else set()
+    _crd(kube, "sig_api_machinery/ratcheting-nested-crd.yaml", allowed="[old, changed, valid]")
+    _widget(kube)
+    _crd(kube, "sig_api_machinery/ratcheting-nested-crd.yaml", allowed="[valid]")
+    probes = itertools.count()
+
+    def new_widgets_are_checked() -> None:
+        try:
+            _widget(kube, name=f"probe-{next(probes)}")
+        except ApiRejection as refused:
+            if "field" in refused.cause_fields():
+                return
+            raise NotYet(f"refused, but not by the tightened schema: {refused}") from None
+        raise NotYet(f"a new Widget in {group} was admitted with the old schema")
+
+    until_in_effect(new_widgets_are_checked)
+
+    unchanged = _refused_fields(kube, revision=2)
+    assert unchanged == unratcheted_set, f"unchanged invalid values refused at {unchanged}"
+
+    appended = _refused_fields(kube, revision=2, items="[old, valid]")
+    assert appended == {"setArray[0]"} | (set() if alpha else {"atomicArray[0]"}), appended
+
+    changed = _refused_fields(kube, revision=2, value="changed")
+    assert changed == CORRELATABLE | JSON_SCHEMA_MAP_PATHS | unratcheted_set, changed
+
+    assert _refused_fields(kube, revision=2, value="valid") == unratcheted_set
+    if not alpha:
+        stored = kube.get("Widget", "widget", api_version=f"{group}/v1")
+        assert stored is not None
+        assert stored["metadata"]["labels"]["revision"] == "2"
+        assert stored["map"] == {"foo": {"field": "valid"}, "bar": {"field": "valid"}}
+        assert stored["atomicArray"] == stored["setArray"] == ["old"]
+
+
+@pytest.mark.feature(
+    "CRDValidationRatcheting",
+    unprovable="transition rules are evaluated on every update whether ratcheting is on or "
+    "off: what this test shows is what ratcheting leaves alone",
+)
+def test_transition_rules_are_never_ratcheted(kube: Kube) -> None:
+    """A transition rule (self != oldSelf) fails on every field an update leaves unchanged,
+    ratcheting or not: a label-only update of a Widget is refused at each correlatable path
+    (upstream: "MUST NOT ratchet errors raised by transition rules"); changing every one of
+    them is admitted."""
+    _crd(kube, "sig_api_machinery/ratcheting-transition-crd.yaml")
+    until_in_effect(lambda: _widget(kube, value="first"))
+
+    unchanged = _refused_fields(kube, revision=2, value="first")
+    assert unchanged == CORRELATABLE | {"map[foo].field", "map[bar].field"}, unchanged
+
+    (updated,) = _widget(kube, revision=2, value="second")
+    assert updated["list"][1] == {"key": "bar", "field": "second"}
 
 
 @pytest.mark.feature("CustomResourceValidationExpressions")

@@ -81,12 +81,14 @@ def test_dropins_on_128_bring_back_defaults_the_main_file_changed(kube: Kube) ->
     server stayed down - imageGCHighThresholdPercent 100 and
     evictionHard 0% - seen here without them: the node went DiskPressure on a 62%-full disk
     (the default imagefs.available 15%) and the eviction manager deleted the kube-proxy image
-    before the cluster was up."""
+    before the cluster was up. The drop-ins' own maxPods (70) shows they were applied: without
+    them nothing here would differ from the main file on 1.29+."""
     node = a_node(kube)
     main = yaml.safe_load(node_exec(node, "cat", "/var/lib/kubelet/config.yaml").stdout)
     assert main["failSwapOn"] is False
     assert main["cgroupDriver"] == "systemd"
     config = kubelet_config(kube, node)
+    assert config["maxPods"] == 70, "the kubelet runs without the drop-ins"
     assert config["failSwapOn"] is (kube.release == "1.28")
     if release_key(kube.release) < (1, 32):  # then the runtime's cgroupfs wins (catalog)
         assert config["cgroupDriver"] == "systemd"
