@@ -194,3 +194,81 @@ def test_param_referencing_policy_reads_its_limit(kube: Kube) -> None:
     assert "replicas must be at most 3" in denied.message
     (created,) = _deploy(kube, "three", 3)
     assert created["spec"]["replicas"] == 3
+
+
+def _denied_message(kube: Kube, name: str, replicas: int, namespace: str | None = None) -> str:
+    with pytest.raises(ApiRejection) as rejected:
+        _deploy(kube, name, replicas, namespace=namespace)
+    assert rejected.value.code == 422, rejected.value
+    return rejected.value.message
+
+
+@pytest.mark.feature("ValidatingAdmissionPolicy")
+def test_validations_read_variables_and_the_namespace_object(kube: Kube) -> None:
+    """Upstream's variables and Deployment specs: the policy's variables replicas and
+    replicasRemainder (computed from the first) decide - 1 replica is denied by
+    variables.replicas > 1, 2 by variables.replicasRemainder == 1, 3 admitted; namespaceObject is the
+    request's namespace - a second namespace the binding also matches is denied 3 replicas
+    with that validation's message; a ReplicaSet, outside matchConstraints, is admitted with
+    1 replica."""
+    selected = {"kconformance.io/policy-test": kube.namespace}
+    _label(kube, kube.namespace, selected)
+    other = f"{kube.namespace}-other"
+    kube.apply("sig_api_machinery/namespace.yaml", name=other, labels=json.dumps(selected))
+    kube.apply(
+        "sig_api_machinery/vap-variables-policy.yaml",
+        version=_version(kube),
+        prefix=_prefix(kube),
+    )
+    probe = kube.render("sig_api_machinery/deployment.yaml", name="probe", replicas=1)
+    first = until_in_effect(lambda: expect_rejection(lambda: kube.apply_objects(probe)))
+    assert "failed expression: variables.replicas > 1" in first.message, first.message
+
+    assert "failed expression: variables.replicasRemainder == 1" in _denied_message(kube, "two", 2)
+    (three,) = _deploy(kube, "three", 3)
+    assert three["spec"]["replicas"] == 3
+    assert f"only namespace {kube.namespace} may create Deployments" in _denied_message(
+        kube, "elsewhere", 3, namespace=other
+    )
+    (replica_set,) = kube.render("sig_api_machinery/deployment.yaml", name="set", replicas=1)
+    replica_set["kind"] = "ReplicaSet"
+    (created,) = kube.apply_objects([replica_set])
+    assert created["kind"] == "ReplicaSet" and created["spec"]["replicas"] == 1
+
+
+@pytest.mark.feature("ValidatingAdmissionPolicy")
+def test_status_reports_type_checking_warnings_per_expression(kube: Kube) -> None:
+    """Upstream's "should type check validation expressions": once type checking has run
+    (status.typeChecking present), a well-typed policy has no warnings and the confused one
+    exactly two - its expression (int > string) and its messageExpression (string + int),
+    each with its fieldRef and "found no matching overload"."""
+    version = _version(kube)
+    kube.apply(
+        "sig_api_machinery/vap-typecheck-policies.yaml", version=version, prefix=_prefix(kube)
+    )
+
+    def checked(name: str) -> dict:
+        policy = kube.wait_for(
+            "ValidatingAdmissionPolicy",
+            lambda p: (p.get("status") or {}).get("typeChecking") is not None,
+            name=f"{_prefix(kube)}{name}.example.com",
+            api_version=f"{GROUP}/{version}",
+            timeout=60,
+            description="status.typeChecking is set",
+        )
+        return policy["status"]["typeChecking"]
+
+    assert not checked("correct").get("expressionWarnings")
+    warnings = checked("confused").get("expressionWarnings") or []
+    assert [w["fieldRef"] for w in warnings] == [
+        "spec.validations[0].expression",
+        "spec.validations[0].messageExpression",
+    ], warnings
+    assert (
+        "found no matching overload for '_>_' applied to '(int, string)'"
+        in (warnings[0]["warning"])
+    )
+    assert (
+        "found no matching overload for '_+_' applied to '(string, int)'"
+        in (warnings[1]["warning"])
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -285,3 +286,68 @@ def test_rule_with_unbounded_cost_is_refused_at_creation(kube: Kube) -> None:
     assert rejected.value.code == 422
     assert "exceeds budget" in rejected.value.message
     assert any("x-kubernetes-validations[0].rule" in f for f in rejected.value.cause_fields())
+
+
+def _refused_rule_crd(kube: Kube, rule: str) -> ApiRejection:
+    with pytest.raises(ApiRejection) as rejected:
+        kube.apply("sig_api_machinery/cel-crd-rule.yaml", group=group_for(kube), rule=rule)
+    assert rejected.value.code == 422, rejected.value
+    assert "spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule" in (
+        rejected.value.cause_fields()
+    ), rejected.value
+    return rejected.value
+
+
+@pytest.mark.feature("CustomResourceValidationExpressions")
+def test_rule_that_does_not_parse_is_refused_at_creation(kube: Kube) -> None:
+    """Upstream: a CRD whose rule contains a syntax error (self = 42) is refused, the error
+    naming the rule ("Syntax error")."""
+    assert "Syntax error" in _refused_rule_crd(kube, "self = 42").message
+
+
+@pytest.mark.feature("CustomResourceValidationExpressions")
+def test_rule_naming_a_field_the_schema_lacks_is_refused_at_creation(kube: Kube) -> None:
+    """Upstream: rules are type-checked against the schema; self.z, a property spec does not
+    declare, refuses the CRD with "undefined field 'z'"."""
+    assert "undefined field 'z'" in _refused_rule_crd(kube, "self.z == 100").message
+
+
+def _probe(kube: Kube, name: str, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    return kube.apply(
+        "sig_api_machinery/cel-probe.yaml", group=group_for(kube), name=name, spec=json.dumps(spec)
+    )
+
+
+@pytest.mark.feature("CustomResourceValidationExpressions")
+def test_rule_exceeding_the_runtime_cost_limit_refuses_the_object(kube: Kube) -> None:
+    """Upstream: a rule comparing every pair of a list of at most 725 integers is within the
+    CRD's estimated budget, so the CRD is admitted; on an object whose list has all 725 items,
+    its evaluation exceeds the per-call cost limit and the object is refused ("call cost
+    exceeds limit"), while a two-item list passes."""
+    _crd(
+        kube,
+        "sig_api_machinery/cel-crd-rule.yaml",
+        rule="self.largeArray.all(x, self.largeArray.all(y, y == x))",
+    )
+    until_in_effect(lambda: _probe(kube, "short", {"largeArray": [20, 20]}))
+
+    with pytest.raises(ApiRejection) as rejected:
+        _probe(kube, "long", {"largeArray": [20] * 725})
+    assert rejected.value.code == 422, rejected.value
+    assert "call cost exceeds limit" in rejected.value.message, rejected.value.message
+
+
+@pytest.mark.feature("CustomResourceValidationExpressions")
+def test_transition_rule_is_skipped_on_create_and_refuses_a_breaking_update(kube: Kube) -> None:
+    """Upstream: num's transition rule self > oldSelf has no old value on create, so num 10 is
+    admitted; the update to 9 is refused at spec.num ("failed rule"), the update to 11 admitted."""
+    _crd(kube, "sig_api_machinery/cel-crd-rule.yaml", rule="self.x >= 0")
+    until_in_effect(lambda: _probe(kube, "counter", {"x": 0, "num": 10}))
+
+    with pytest.raises(ApiRejection) as rejected:
+        _probe(kube, "counter", {"x": 0, "num": 9})
+    assert rejected.value.code == 422, rejected.value
+    assert rejected.value.cause_fields() == ["spec.num"], rejected.value
+    assert "failed rule: self > oldSelf" in rejected.value.message, rejected.value.message
+    (updated,) = _probe(kube, "counter", {"x": 0, "num": 11})
+    assert updated["spec"]["num"] == 11

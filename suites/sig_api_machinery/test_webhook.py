@@ -7,6 +7,10 @@ all of them to be evaluated by a webhook."
 
 from __future__ import annotations
 
+import itertools
+import json
+from typing import Any
+
 import pytest
 
 from kconformance.testing import ApiRejection, Kube, has_condition
@@ -31,7 +35,9 @@ def _create_as(kube: Kube, name: str, *impersonation: str):
 
 
 @pytest.fixture
-def deny_all_webhook(kube: Kube, tmp_path) -> str:
+def agnhost_webhook(kube: Kube, tmp_path) -> str:
+    """agnhost's webhook server behind the Service webhook in the test's namespace (paths
+    /always-deny and /mutating-configmaps); its CA bundle, base64."""
     cert = make_serving_cert(tmp_path, f"webhook.{kube.namespace}.svc")
     kube.apply(
         "sig_api_machinery/webhook-server.yaml", cert=cert.b64(cert.cert), key=cert.b64(cert.key)
@@ -42,14 +48,14 @@ def deny_all_webhook(kube: Kube, tmp_path) -> str:
 
 @pytest.mark.feature("AdmissionWebhookMatchConditions")
 def test_match_conditions_decide_which_requests_reach_the_webhook(
-    kube: Kube, deny_all_webhook: str
+    kube: Kube, agnhost_webhook: str
 ) -> None:
     """The webhook denies every ConfigMap it sees. A request from a user in system:nodes fails
     the article's condition and is not sent (admitted); so is one from the user the second
     condition excludes; any other request reaches the webhook and is denied."""
     kube.apply(
         "sig_api_machinery/webhook-config.yaml",
-        ca_bundle=deny_all_webhook,
+        ca_bundle=agnhost_webhook,
         node_condition=ARTICLE_CONDITION,
     )
 
@@ -85,6 +91,16 @@ def test_match_conditions_decide_which_requests_reach_the_webhook(
     )
     assert as_other.returncode != 0 and "this webhook denies all requests" in as_other.stdout
 
+    stored = kube.get("ValidatingWebhookConfiguration", f"{kube.namespace}-deny-all")
+    assert stored is not None
+    assert stored["webhooks"][0]["matchConditions"] == [
+        {"name": "exclude-kubelet-requests", "expression": ARTICLE_CONDITION},
+        {
+            "name": "exclude-skip-user",
+            "expression": 'request.userInfo.username != "kconformance-skip"',
+        },
+    ]
+
 
 @pytest.mark.feature("AdmissionWebhookMatchConditions")
 def test_invalid_match_condition_is_refused_at_registration(kube: Kube) -> None:
@@ -101,3 +117,74 @@ def test_invalid_match_condition_is_refused_at_registration(kube: Kube) -> None:
         or "matchConditions[0].expression" in rejected.value.message
     )
     assert "groupz" in rejected.value.message
+
+
+SKIP_ME = {"name": "skip-me", "expression": "object.metadata.name != 'skip-me'"}
+ALSO_SKIP = {"name": "also-skip", "expression": "!object.metadata.name.startsWith('also-skip')"}
+STARTED = {"mutation-start": "yes"}
+MUTATED = {"mutation-start": "yes", "mutation-stage-1": "yes"}
+
+
+def _mutating_config(kube: Kube, ca_bundle: str, conditions: list[dict[str, str]]) -> None:
+    kube.apply(
+        "sig_api_machinery/webhook-mutating-config.yaml",
+        ca_bundle=ca_bundle,
+        match_conditions=json.dumps(conditions),
+    )
+    stored = kube.get("MutatingWebhookConfiguration", f"{kube.namespace}-mutate")
+    assert stored is not None
+    assert stored["webhooks"][0]["matchConditions"] == conditions
+
+
+def _configmap_data(kube: Kube, name: str) -> dict[str, Any]:
+    """Create a ConfigMap the webhook's rules select, with mutation-start; the data the API
+    server stored (after any mutation)."""
+    (created,) = kube.apply_objects(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": name, "labels": {"webhook-test": "true"}},
+                "data": dict(STARTED),
+            }
+        ]
+    )
+    return dict(created.get("data") or {})
+
+
+def _until_data(kube: Kube, prefix: str, wanted: dict[str, str]) -> None:
+    """Create ConfigMaps named prefix-N until one is stored with ``wanted``: a webhook
+    configuration reaches the request path a moment after it is stored, and the webhook's
+    Service a moment after its pod is ready."""
+    attempts = itertools.count()
+
+    def attempt() -> None:
+        try:
+            data = _configmap_data(kube, f"{prefix}-{next(attempts)}")
+        except ApiRejection as rejection:
+            if "failed calling webhook" in rejection.message:
+                raise NotYet(rejection.message) from None
+            raise
+        if data != wanted:
+            raise NotYet(f"stored with {data}, waiting for {wanted}")
+
+    until_in_effect(attempt, seconds=60)
+
+
+@pytest.mark.feature("AdmissionWebhookMatchConditions")
+def test_mutating_webhook_skips_what_its_match_conditions_exclude(
+    kube: Kube, agnhost_webhook: str
+) -> None:
+    """Upstream's mutating-webhook specs: a MutatingWebhookConfiguration is created with one
+    matchCondition (object.metadata.name != 'skip-me') and stored exactly so; the ConfigMap
+    skip-me is stored unmutated, any other mutated. Updated to two conditions (stored exactly
+    so), the new one takes effect: also-skip* ConfigMaps are left alone too, others still
+    mutated."""
+    _mutating_config(kube, agnhost_webhook, [SKIP_ME])
+    _until_data(kube, "probe", MUTATED)
+    assert _configmap_data(kube, "skip-me") == STARTED
+    assert _configmap_data(kube, "mutate-me") == MUTATED
+
+    _mutating_config(kube, agnhost_webhook, [SKIP_ME, ALSO_SKIP])
+    _until_data(kube, "also-skip", STARTED)
+    assert _configmap_data(kube, "still-mutated") == MUTATED

@@ -26,12 +26,20 @@ def as_token(kube: Kube, token: str) -> k8s.ApiClient:
     return k8s.ApiClient(config)
 
 
-def impersonating(kube: Kube, user: str, group: str) -> k8s.ApiClient:
-    """The admin acting as ``user`` in ``group`` (the client sends one value per header, so
-    one group; kubectl --as-group covers several)."""
+def impersonating(
+    kube: Kube, user: str, group: str, uid: str | None = None, extra: tuple[str, str] | None = None
+) -> k8s.ApiClient:
+    """The admin acting as ``user`` in ``group``, with ``uid`` and one ``extra`` (key, value) if
+    given (the client sends one value per header, so one group and one extra value; kubectl
+    --as-group covers several groups)."""
     api = k8s.ApiClient(kube.cluster.api.configuration)
     api.set_default_header("Impersonate-User", user)
     api.set_default_header("Impersonate-Group", group)
+    if uid:
+        api.set_default_header("Impersonate-Uid", uid)
+    if extra:
+        key, value = extra
+        api.set_default_header(f"Impersonate-Extra-{key}", value)
     return api
 
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import UTC, datetime
 
 import pytest
 
 from kconformance.testing import Kube
+from suites.sig_api_machinery.apis import served_versions
 from suites.sig_auth.clients import (
     as_token,
     impersonating,
     review_of_new_legacy_token,
     self_subject_review,
 )
+
+GROUP = "authentication.k8s.io"
 
 
 @pytest.mark.feature("APISelfSubjectReview")
@@ -59,6 +63,49 @@ def test_self_subject_review_of_an_impersonated_user(kube: Kube) -> None:
         "auth", "whoami", "--as", "jane.doe", "--as-group", "viewers", "--as-group", "editors"
     ).stdout
     assert "jane.doe" in out and "viewers" in out and "editors" in out
+
+
+@pytest.mark.feature("APISelfSubjectReview")
+def test_self_subject_review_returns_the_impersonated_uid_and_extra(kube: Kube) -> None:
+    """Upstream's "should support SelfSubjectReview API operations": a review made while
+    impersonating a user with a UID and an extra attribute returns exactly those, besides the
+    user and its groups."""
+    info = self_subject_review(
+        impersonating(kube, "jane.doe", "developers", uid="uniq-id", extra=("languages", "python"))
+    )
+    assert info["username"] == "jane.doe"
+    assert info["uid"] == "uniq-id"
+    assert sorted(info["groups"]) == ["developers", "system:authenticated"]
+    assert info["extra"] == {"languages": ["python"]}
+
+
+@pytest.mark.feature("APISelfSubjectReview")
+def test_every_served_authentication_version_lists_and_answers_self_subject_reviews(
+    kube: Kube,
+) -> None:
+    """Upstream's "testing SSR in different API groups": each authentication.k8s.io version
+    the apiserver serves lists selfsubjectreviews (kind SelfSubjectReview, verb create) in its
+    discovery document and answers a review with the caller. Both 1.28 and 1.36 serve v1
+    (v1alpha1 and v1beta1 only with runtime-config: beta APIs new after 1.24 are off by
+    default)."""
+    versions = served_versions(kube, GROUP)
+    assert "v1" in versions, versions
+    for version in versions:
+        document = json.loads(kube.cluster.raw_get(f"/apis/{GROUP}/{version}"))
+        listed = [r for r in document["resources"] if r["name"] == "selfsubjectreviews"]
+        assert [(r["kind"], r["verbs"]) for r in listed] == [("SelfSubjectReview", ["create"])], (
+            f"{GROUP}/{version}: {document['resources']}"
+        )
+        review = {"apiVersion": f"{GROUP}/{version}", "kind": "SelfSubjectReview"}
+        answer = kube.kubectl(
+            "create",
+            "--raw",
+            f"/apis/{GROUP}/{version}/selfsubjectreviews",
+            "-f",
+            "-",
+            input_text=json.dumps(review),
+        ).stdout
+        assert json.loads(answer)["status"]["userInfo"]["username"] == "kubernetes-admin"
 
 
 @pytest.mark.feature("LegacyServiceAccountTokenTracking")

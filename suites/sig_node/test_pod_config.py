@@ -10,20 +10,43 @@ from kconformance.testing import ApiRejection, Kube
 from suites.sig_node.pods import phase_in
 
 
+def _host_ips_of_finished_pod(kube: Kube, name: str, host_network: bool) -> tuple[dict, list[str]]:
+    kube.apply(
+        "sig_node/pod-host-ips.yaml",
+        name=name,
+        host_network="hostNetwork: true" if host_network else "",
+    )
+    pod = kube.wait_for("Pod", phase_in("Succeeded", "Failed"), name=name, timeout=90)
+    assert pod["status"].get("hostIPs"), f"the kubelet reported no status.hostIPs: {pod['status']}"
+    return pod, [entry["ip"] for entry in pod["status"]["hostIPs"]]
+
+
+def _internal_ips(kube: Kube, node_name: str) -> list[str]:
+    node = kube.cluster.core.read_node(node_name)
+    return [a.address for a in node.status.addresses if a.type == "InternalIP"]
+
+
 @pytest.mark.feature("PodHostIPs")
 def test_host_ips_match_host_ip_node_address_and_downward_api(kube: Kube) -> None:
-    """status.hostIPs is set, its first entry equals status.hostIP and the node's InternalIP;
-    the container sees the same through the downward API field status.hostIPs."""
-    kube.apply("sig_node/pod-host-ips.yaml")
-    pod = kube.wait_for("Pod", phase_in("Succeeded", "Failed"), name="host-ips", timeout=90)
-
-    assert pod["status"].get("hostIPs"), f"the kubelet reported no status.hostIPs: {pod['status']}"
-    host_ips = [entry["ip"] for entry in pod["status"]["hostIPs"]]
+    """status.hostIPs is set, its first entry equals status.hostIP, and the whole list equals
+    the node's InternalIP addresses, in order (upstream: gomega.Equal on the lists); the
+    container sees the same through the downward API field status.hostIPs."""
+    pod, host_ips = _host_ips_of_finished_pod(kube, "host-ips", host_network=False)
     assert host_ips[0] == pod["status"]["hostIP"]
-    node = kube.cluster.core.read_node(pod["spec"]["nodeName"])
-    internal = [a.address for a in node.status.addresses if a.type == "InternalIP"]
-    assert host_ips[0] == internal[0]
+    assert host_ips == _internal_ips(kube, pod["spec"]["nodeName"])
     logs = kube.cluster.core.read_namespaced_pod_log("host-ips", kube.namespace)
+    assert f"HOST_IPS={','.join(host_ips)}" in logs
+
+
+@pytest.mark.feature("PodHostIPs")
+def test_host_network_pod_gets_the_same_host_ips(kube: Kube) -> None:
+    """A hostNetwork pod's status.hostIPs is its node's InternalIP list too, and its podIP is
+    the node's address (upstream's "should create pod with hostNetwork" spec)."""
+    pod, host_ips = _host_ips_of_finished_pod(kube, "host-network-ips", host_network=True)
+    internal = _internal_ips(kube, pod["spec"]["nodeName"])
+    assert host_ips == internal
+    assert pod["status"]["hostIP"] == pod["status"]["podIP"] == internal[0]
+    logs = kube.cluster.core.read_namespaced_pod_log("host-network-ips", kube.namespace)
     assert f"HOST_IPS={','.join(host_ips)}" in logs
 
 
