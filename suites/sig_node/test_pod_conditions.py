@@ -155,6 +155,39 @@ def test_with_an_init_container_the_sandbox_comes_before_initialized(kube: Kube)
 
 
 @pytest.mark.feature("PodReadyToStartContainers")
+@pytest.mark.parametrize(
+    ("volume", "message"),
+    [
+        ("configMap: {name: does-not-exist}", 'configmap "does-not-exist" not found'),
+        ("secret: {secretName: does-not-exist}", 'secret "does-not-exist" not found'),
+    ],
+    ids=["configmap", "secret"],
+)
+def test_with_an_init_container_a_missing_volume_leaves_only_scheduled_true(
+    kube: Kube, volume: str, message: str
+) -> None:
+    """Upstream's "with init containers should report just the scheduled condition set" (the
+    ConfigMap and the Secret case): the volume cannot be mounted, so there is no sandbox and the
+    init container never runs - PodScheduled is the only True condition;
+    PodReadyToStartContainers (no reason), Initialized, ContainersReady and Ready are False."""
+    name = "ready-to-start-init-no-volume"
+    kube.apply("sig_node/ready-to-start-missing-volume-init.yaml", name=name, volume=volume)
+    pod = _pod_after_event(kube, name, "FailedMount", message, "the missing volume")
+    conditions = _conditions(pod)
+    ready_to_start = _ready_to_start(pod)
+    assert not ready_to_start.get("reason"), ready_to_start
+    assert {kind: c["status"] for kind, c in conditions.items()} == {
+        "PodScheduled": "True",
+        READY_TO_START: "False",
+        "Initialized": "False",
+        "ContainersReady": "False",
+        "Ready": "False",
+    }
+    assert not pod["status"].get("podIP")
+    assert not _events(kube, name, "Started")
+
+
+@pytest.mark.feature("PodReadyToStartContainers")
 def test_condition_turns_true_once_the_missing_secret_exists(kube: Kube) -> None:
     """Upstream's Secret case, then its recovery: while the Secret volume's Secret is missing
     (FailedMount) the condition is False; once the Secret is created the kubelet mounts it,
