@@ -20,6 +20,9 @@ from kconformance.client import Cluster
 from kconformance.manifests import ManifestSet, apply_object
 from kconformance.transient import transient_retry
 
+# the finalizer Kube.hold puts on an object to keep it readable after its deletion
+HOLD_FINALIZER = "kconformance.io/hold"
+
 
 def namespace_name(test_name: str) -> str:
     """A DNS-1123 label from the test name plus a random suffix: readable and unique."""
@@ -215,6 +218,43 @@ class Kube:
 
         put(value)
         self.defer(lambda: put(before), f"annotation {key} of {kind} {name} back to {before!r}")
+
+    def hold(self, kind: str, name: str, api_version: str | None = None) -> None:
+        """Keep an object readable once it is deleted, until the test ends: a finalizer of
+        ours (HOLD_FINALIZER) stops the API server from removing it, so a test can read the
+        state its controller or kubelet wrote last (a deleted pod's phase). After the test only
+        that finalizer is removed, and the object goes."""
+        resource = self.cluster.resource(kind, api_version)
+        namespace = self.namespace if resource.namespaced else None
+
+        def finalizers(change: Callable[[list[str]], list[str]]) -> None:
+            """Read-modify-write guarded by resourceVersion (409: read again)."""
+            for _ in range(10):
+                current = transient_retry(resource.get)(name=name, namespace=namespace)
+                body = {
+                    "metadata": {
+                        "resourceVersion": current.metadata.resourceVersion,
+                        "finalizers": change(list(current.metadata.finalizers or [])),
+                    }
+                }
+                try:
+                    transient_retry(resource.patch)(
+                        name=name,
+                        namespace=namespace,
+                        body=body,
+                        content_type="application/merge-patch+json",
+                    )
+                    return
+                except ApiException as exc:
+                    if exc.status != 409:
+                        raise
+            raise RuntimeError(f"{kind} {name}: changed under us ten times in a row")
+
+        finalizers(lambda held: [*held, HOLD_FINALIZER])
+        self.defer(
+            lambda: finalizers(lambda held: [f for f in held if f != HOLD_FINALIZER]),
+            f"release {kind} {name} (finalizer {HOLD_FINALIZER})",
+        )
 
     # -- teardown ---------------------------------------------------------------------------
     def cleanup(self) -> list[str]:

@@ -1,5 +1,5 @@
-"""kube.defer: changes to shared objects are undone after the test, newest first, and a node
-taint's undo removes only the taint the test added."""
+"""kube.defer: changes to shared objects are undone after the test, newest first; a node
+taint's undo removes only the taint the test added, kube.hold's only its finalizer."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from kubernetes.client import ApiClient, V1Taint
 
-from kconformance.workspace import Kube
+from kconformance.workspace import HOLD_FINALIZER, Kube
 
 
 class FakeCore:
@@ -73,3 +73,42 @@ def test_undos_run_newest_first_and_a_failure_does_not_stop_the_rest():
     assert ran == ["last", "broken", "first"]
     assert problems == ["undo broken: apiserver went away"]
     assert kube.cleanup() == []  # undos run once
+
+
+class FakeResource:
+    """A namespaced object with finalizers, patched by merge patch guarded by resourceVersion."""
+
+    namespaced = True
+
+    def __init__(self, finalizers: list[str]) -> None:
+        self.finalizers = finalizers
+        self.version = 1
+        self.conflicts = 0
+
+    def get(self, name: str, namespace: str | None) -> Any:
+        meta = SimpleNamespace(resourceVersion=str(self.version), finalizers=list(self.finalizers))
+        return SimpleNamespace(metadata=meta)
+
+    def patch(self, name: str, namespace: str | None, body: dict, content_type: str) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        assert content_type == "application/merge-patch+json"
+        if self.conflicts:
+            self.conflicts -= 1
+            self.version += 1
+            raise ApiException(status=409, reason="Conflict")
+        assert body["metadata"]["resourceVersion"] == str(self.version)
+        self.finalizers = body["metadata"]["finalizers"]
+        self.version += 1
+
+
+def test_hold_adds_a_finalizer_and_the_undo_removes_only_that_one():
+    resource = FakeResource(["example.com/theirs"])
+    cluster = SimpleNamespace(resource=lambda kind, api_version=None: resource)
+    kube = Kube(cluster, "ns", manifests=None)  # type: ignore[arg-type]
+    resource.conflicts = 1
+    kube.hold("Pod", "p")
+    assert resource.finalizers == ["example.com/theirs", HOLD_FINALIZER]
+    resource.finalizers.append("example.com/later")  # another controller's, added meanwhile
+    assert kube.cleanup() == []
+    assert resource.finalizers == ["example.com/theirs", "example.com/later"]
