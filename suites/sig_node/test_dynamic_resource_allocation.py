@@ -36,7 +36,7 @@ from suites.sig_node.nodes import (
     kind_node,
     node_exec,
 )
-from suites.sig_node.pods import a_node, log_lines, running
+from suites.sig_node.pods import a_node, log_lines, phase_in, running
 
 # resource.k8s.io version and manifest per release: v1alpha2 (1.28-1.30) has the classic
 # model this suite tests on 1.28, v1 (from 1.34) the structured one.
@@ -44,6 +44,15 @@ API = {"1.28": "resource.k8s.io/v1alpha2", "1.36": "resource.k8s.io/v1"}
 MANIFEST = {
     "resource.k8s.io/v1alpha2": "sig_node/dra-v1alpha2.yaml",
     "resource.k8s.io/v1": "sig_node/dra-v1.yaml",
+}
+EXTERNAL_CLAIM = {
+    "resource.k8s.io/v1alpha2": "sig_node/dra-external-claim-v1alpha2.yaml",
+    "resource.k8s.io/v1": "sig_node/dra-external-claim-v1.yaml",
+}
+# the kubelet's refusal to prepare a claim not reserved for the pod (pkg/kubelet/cm/dra)
+NOT_ALLOWED = {
+    "resource.k8s.io/v1alpha2": "is not allowed to use resource claim external-claim",
+    "resource.k8s.io/v1": "is not allowed to use ResourceClaim external-claim",
 }
 # generateName of a claim made from a template for pod dra-user's claim "resource"
 GENERATE_NAME = {
@@ -255,3 +264,91 @@ def test_driver_allocates_the_claim_and_the_pod_runs(kube: Kube, dra_driver: Dri
         line = f"claim_{claim_name}_device=true".replace("-", "_")
         env = log_lines(kube, "dra-user", "with-resource", until=lambda lines: line in lines)
         assert line in env, env
+
+
+@pytest.mark.feature("DynamicResourceAllocation")
+def test_pod_bound_to_the_node_does_not_run_with_a_claim_not_reserved_for_it(kube: Kube) -> None:
+    """Upstream's "must not run a pod if a claim is not reserved for it" (1.28; "... is not
+    ready" from 1.31): a pod created with its nodeName set skips the scheduler, so nothing
+    reserves its claim for it, and the kubelet refuses to prepare the claim - event
+    FailedPrepareDynamicResources "... is not allowed to use ..." - and never starts the
+    container. On 1.28 the claim is, as upstream's, allocated (not shareable) and reserved for
+    something else; on 1.36 it is left unallocated, as upstream's."""
+    api = _api(kube)
+    documents = kube.render(
+        EXTERNAL_CLAIM[api], driver=_driver_name(kube, "absent"), node=a_node(kube)
+    )
+    *claim_objects, pod_object = documents
+    kube.apply_objects(claim_objects)
+    if api == "resource.k8s.io/v1alpha2":
+        elsewhere = {
+            "driverName": _driver_name(kube, "absent"),
+            "allocation": {},
+            "reservedFor": [
+                {"apiGroup": "example.com", "resource": "some", "name": "thing", "uid": "12345"}
+            ],
+        }
+        kube.kubectl(
+            "patch",
+            "resourceclaims.v1alpha2.resource.k8s.io",
+            "external-claim",
+            "-n",
+            kube.namespace,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            json.dumps({"status": elsewhere}),
+        )
+    kube.apply_objects([pod_object])
+    kube.wait_for(
+        "Event",
+        lambda events: any(
+            e["involvedObject"].get("name") == "dra-user"
+            and e["reason"] == "FailedPrepareDynamicResources"
+            and NOT_ALLOWED[api] in (e.get("message") or "")
+            for e in events
+        ),
+        api_version="v1",
+        timeout=90,
+        description="the kubelet refusing to prepare the claim for the pod",
+    )
+    pod = kube.get("Pod", "dra-user")
+    assert pod and pod["status"].get("phase") == "Pending", pod and pod["status"]
+    assert not running(pod, "with-resource")
+    claim = kube.get("ResourceClaim", "external-claim", api_version=api)
+    assert claim
+    reserved = [r["uid"] for r in (claim.get("status") or {}).get("reservedFor") or []]
+    assert pod["metadata"]["uid"] not in reserved, claim.get("status")
+
+
+@pytest.mark.kind_nodes
+@pytest.mark.feature("DynamicResourceAllocation")
+def test_generated_claim_is_deleted_once_the_pod_is_done(kube: Kube, dra_driver: Driver) -> None:
+    """Upstream's "deletes generated claims when pod is done": the pod's only container prints
+    its environment and exits 0 (restartPolicy Never); once the pod has Succeeded, the
+    resourceclaim controller deletes the claim it made from the template (on 1.28 after the
+    driver's controller deallocated it and removed its finalizer)."""
+    api = _api(kube)
+    documents = kube.render(MANIFEST[api], driver=dra_driver.name)
+    pod = documents[-1]
+    pod["spec"]["restartPolicy"] = "Never"
+    pod["spec"]["containers"][0]["command"] = ["sh", "-c", "env | sort"]
+    kube.apply_objects(documents)
+    done = kube.wait_for(
+        "Pod",
+        phase_in("Succeeded"),
+        name="dra-user",
+        timeout=120,
+        fail=lambda p: "the pod Failed" if phase_in("Failed")(p) else None,
+    )
+    statuses = _claim_statuses(done)
+    assert [s["name"] for s in statuses] == ["resource"], statuses
+    claim = statuses[0]["resourceClaimName"]
+    kube.wait_for(
+        "ResourceClaim",
+        lambda c: c is None,
+        name=claim,
+        api_version=api,
+        timeout=90,
+        description=f"the generated claim {claim} to be deleted",
+    )
